@@ -1,0 +1,145 @@
+#include "agent/agent.h"
+
+#include <sys/file.h>
+#include <fcntl.h>
+#include <uv.h>
+
+#include <csignal>
+#include <memory>
+#include <vector>
+
+#include "agent/checkpoint/checkpoint_store.h"
+#include "agent/pipeline.h"
+#include "agent/shipper/shipper.h"
+#include "agent/sources/file/file_source.h"
+#include "agent/spool/spool.h"
+#include "common/file_util.h"
+#include "common/log.h"
+
+namespace logship::agent {
+namespace {
+
+constexpr std::string_view kComponent = "agent";
+constexpr auto kShutdownDrain = std::chrono::seconds(5);
+
+struct LoopState {
+  Pipeline* pipeline = nullptr;
+  std::vector<std::unique_ptr<Source>>* sources = nullptr;
+  std::vector<std::unique_ptr<UvHandle<uv_signal_t>>>* signals = nullptr;
+  bool stopping = false;
+};
+
+void BeginShutdown(LoopState& s) {
+  if (s.stopping) return;
+  s.stopping = true;
+  LogInfo(kComponent, "shutting down");
+  for (auto& src : *s.sources) src->Stop();
+  if (!s.pipeline->Flush()) LogWarn(kComponent, "spool is full; the last lines will be read again on restart");
+  s.pipeline->Stop();
+  s.signals->clear();
+}
+
+Result<std::string> ReadToken(const std::string& path) {
+  if (path.empty()) return std::string();
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return Status::IoError("cannot read token_file " + path + ": " + text.status().message());
+  std::string t = *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  if (t.empty()) return Status::InvalidArgument("token_file " + path + " is empty");
+  return t;
+}
+
+// Replays checkpoint deltas of frames spooled after the checkpoint file was last written.
+Status RecoverCheckpoints(spool::Spool& spool, CheckpointStore& checkpoints, bool sync) {
+  if (Status s = checkpoints.Load(); !s.ok()) return s;
+  const uint64_t covered = checkpoints.spool_sequence();
+  spool.EnsureSequenceAbove(covered);
+  uint64_t last = covered;
+  Status s = spool.ForEachRecoveredMetaAfter(covered, [&](uint64_t seq, std::string_view meta) {
+    v1::Checkpoints delta;
+    if (delta.ParseFromArray(meta.data(), static_cast<int>(meta.size()))) checkpoints.Apply(delta);
+    last = seq;
+  });
+  if (!s.ok()) return s;
+  if (last != covered) {
+    LogInfo(kComponent, "recovered positions from spool frames up to " + std::to_string(last));
+    if (Status w = checkpoints.Save(last, sync); !w.ok()) return w;
+  }
+  spool.MarkCheckpointed(last);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunAgent(const AgentConfig& config) {
+  std::signal(SIGPIPE, SIG_IGN);
+  if (Status s = MakeDirs(config.data_dir); !s.ok()) {
+    LogError(kComponent, s.message());
+    return 1;
+  }
+  // One agent per data_dir: two would interleave spool sequences and checkpoints.
+  UniqueFd lock(::open((config.data_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+  if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    LogError(kComponent, "another agent is using " + config.data_dir + " (or it is not writable)");
+    return 1;
+  }
+  auto token = ReadToken(config.collector.token_file);
+  if (!token.ok()) {
+    LogError(kComponent, token.status().message());
+    return 1;
+  }
+  auto spool = spool::Spool::Open(config.spool);
+  if (!spool.ok()) {
+    LogError(kComponent, "cannot open spool: " + spool.status().message());
+    return 1;
+  }
+  const auto& rec = (*spool)->recovery();
+  LogInfo(kComponent, "spool: " + std::to_string(rec.frames) + " frames found, " + std::to_string(rec.unacked_frames) +
+                          " to send, " + std::to_string(rec.corrupt_frames) + " corrupt skipped");
+  CheckpointStore checkpoints(config.data_dir + "/checkpoints");
+  if (Status s = RecoverCheckpoints(**spool, checkpoints, config.spool.fsync == spool::FsyncPolicy::kBatch); !s.ok()) {
+    LogError(kComponent, "cannot recover checkpoints: " + s.message());
+    return 1;
+  }
+
+  Shipper shipper(config.collector, config.agent_id, *token, **spool, config.data_dir + "/dead-letter");
+  shipper.Start();
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    Pipeline pipeline(&loop, config, **spool, checkpoints);
+    std::vector<std::unique_ptr<Source>> sources;
+    for (const auto& fc : config.file_sources)
+      sources.push_back(std::make_unique<FileSource>(&loop, fc, config.agent_id, checkpoints));
+    std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals;
+    LoopState state{&pipeline, &sources, &signals};
+
+    pipeline.Start();
+    for (auto& src : sources) {
+      pipeline.AddSource(src.get());
+      if (Status s = src->Start(pipeline); !s.ok()) LogError(kComponent, "source failed to start: " + s.message());
+    }
+    for (int sig : {SIGINT, SIGTERM}) {
+      auto h = std::make_unique<UvHandle<uv_signal_t>>();
+      uv_signal_init(&loop, h->get());
+      h->MarkInitialized();
+      h->get()->data = &state;
+      uv_signal_start(h->get(), [](uv_signal_t* s, int) { BeginShutdown(*static_cast<LoopState*>(s->data)); }, sig);
+      signals.push_back(std::move(h));
+    }
+    LogInfo(kComponent, "agent " + config.agent_id + " started; shipping to " + config.collector.endpoints.front());
+    uv_run(&loop, UV_RUN_DEFAULT);
+    sources.clear();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);  // lets close callbacks of destroyed handles run
+  uv_loop_close(&loop);
+
+  if (!shipper.WaitDrained(kShutdownDrain))
+    LogInfo(kComponent, "unacknowledged batches stay in the spool for the next start");
+  shipper.Stop();
+  LogInfo(kComponent, "stopped");
+  return 0;
+}
+
+}  // namespace logship::agent

@@ -1,0 +1,12 @@
+// The agent process: wires spool, checkpoints, sources, pipeline and shipper, and runs the
+// libuv loop until SIGINT/SIGTERM. Construct and Run on the main thread.
+#pragma once
+
+#include "agent/agent_config.h"
+
+namespace logship::agent {
+
+// Returns the process exit code: 0 after a clean shutdown, 1 on a runtime failure.
+int RunAgent(const AgentConfig& config);
+
+}  // namespace logship::agent

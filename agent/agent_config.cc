@@ -1,0 +1,111 @@
+#include "agent/agent_config.h"
+
+#include <unistd.h>
+
+#include <climits>
+
+#include "common/config/config_node.h"
+
+namespace logship::agent {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::duration_cast;
+constexpr uint64_t kMiB = 1ull << 20;
+constexpr uint64_t kGiB = 1ull << 30;
+
+milliseconds Ms(ConfigMap& m, const std::string& key, milliseconds def, milliseconds min, milliseconds max) {
+  return duration_cast<milliseconds>(m.Duration(key, def, min, max));
+}
+
+FileSourceConfig ParseFileSource(ConfigMap& m) {
+  FileSourceConfig f;
+  f.include = m.Require("include").AsStringList();
+  if (f.include.empty()) m.Require("include").Fail("needs at least one glob pattern");
+  for (const auto& p : f.include) {
+    if (p.empty() || p[0] != '/') m.Require("include").Fail("patterns must be absolute paths, got \"" + p + "\"");
+  }
+  if (auto n = m.Optional("exclude"); !n.IsNull()) f.exclude = n.AsStringList();
+  f.start_at_beginning = m.Enum("start_at", {"end", "beginning"}, 0) == 1;
+  f.max_line_bytes = m.Size("max_line_bytes", f.max_line_bytes, 256, 64 * kMiB);
+  f.fingerprint_bytes = m.Size("fingerprint_bytes", f.fingerprint_bytes, 16, 64 << 10);
+  f.poll_interval = Ms(m, "poll_interval", f.poll_interval, milliseconds(50), milliseconds(60000));
+  if (auto n = m.Optional("attributes"); !n.IsNull()) f.attributes = n.AsStringMap();
+  m.Finish();
+  return f;
+}
+
+std::string HostName() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+AgentConfig Parse(const ConfigNode& root) {
+  AgentConfig c;
+  ConfigMap m(root);
+  c.host = HostName();
+  c.agent_id = m.String("agent_id", c.host);
+  if (c.agent_id.empty() || c.agent_id.size() > 255) m.Require("agent_id").Fail("must be 1 to 255 characters");
+  c.data_dir = m.String("data_dir", c.data_dir);
+
+  for (const auto& s : m.Require("sources").AsSequence()) {
+    ConfigMap sm(s);
+    const std::string type = sm.Require("type").AsString();
+    if (type == "file") {
+      c.file_sources.push_back(ParseFileSource(sm));
+    } else if (type == "journald") {
+      sm.Require("type").Fail("the journald source is not available in this version yet");
+    } else {
+      sm.Require("type").Fail("unknown source type \"" + type + "\" (expected file or journald)");
+    }
+  }
+  if (c.file_sources.empty()) m.Require("sources").Fail("needs at least one source");
+
+  if (auto n = m.Optional("batch"); !n.IsNull()) {
+    ConfigMap b(n);
+    c.batch.max_records = static_cast<uint32_t>(b.Int("max_records", c.batch.max_records, 1, 1000000));
+    c.batch.max_bytes = b.Size("max_bytes", c.batch.max_bytes, 1024, 32 * kMiB);
+    c.batch.linger = Ms(b, "linger", c.batch.linger, milliseconds(1), milliseconds(60000));
+    b.Finish();
+  }
+  if (auto n = m.Optional("compression"); !n.IsNull()) {
+    ConfigMap z(n);
+    c.compression_level = static_cast<int>(z.Int("level", c.compression_level, -7, 19));
+    z.Finish();
+  }
+  c.spool.dir = c.data_dir + "/spool";
+  if (auto n = m.Optional("spool"); !n.IsNull()) {
+    ConfigMap s(n);
+    c.spool.max_bytes = s.Size("max_bytes", c.spool.max_bytes, 256 << 10, 1024 * kGiB);
+    c.spool.segment_bytes = s.Size("segment_bytes", c.spool.segment_bytes, 64 << 10, kGiB);
+    c.spool.fsync = static_cast<spool::FsyncPolicy>(s.Enum("fsync", {"batch", "interval", "never"}, 0));
+    c.fsync_interval = Ms(s, "fsync_interval", c.fsync_interval, milliseconds(10), milliseconds(60000));
+    s.Finish();
+  }
+  {
+    ConfigMap cc(m.Require("collector"));
+    c.collector.endpoints = cc.Require("endpoints").AsStringList();
+    if (c.collector.endpoints.empty()) cc.Require("endpoints").Fail("needs at least one host:port");
+    for (const auto& e : c.collector.endpoints) {
+      if (e.find(':') == std::string::npos) cc.Require("endpoints").Fail("expected host:port, got \"" + e + "\"");
+    }
+    c.collector.token_file = cc.String("token_file", "");
+    c.collector.max_in_flight = static_cast<uint32_t>(cc.Int("max_in_flight", c.collector.max_in_flight, 1, 1024));
+    c.collector.backoff_min = Ms(cc, "backoff_min", c.collector.backoff_min, milliseconds(1), milliseconds(60000));
+    c.collector.backoff_max = Ms(cc, "backoff_max", c.collector.backoff_max, c.collector.backoff_min, milliseconds(3600000));
+    cc.Finish();
+  }
+  m.Finish();
+  return c;
+}
+
+}  // namespace
+
+AgentConfig LoadAgentConfig(const std::string& path) { return Parse(LoadYamlFile(path)); }
+
+AgentConfig ParseAgentConfig(const std::string& yaml_text, const std::string& name) {
+  return Parse(LoadYamlString(yaml_text, name));
+}
+
+}  // namespace logship::agent

@@ -1,0 +1,55 @@
+// agent.yaml, as in ../shared/design.md "Configuration shape". Loading throws ConfigError
+// ("file:line:col: message"); every field has its default here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/sources/source.h"
+#include "agent/spool/spool.h"
+
+namespace logship::agent {
+
+struct FileSourceConfig {
+  std::vector<std::string> include;             // glob patterns (required)
+  std::vector<std::string> exclude;             // fnmatch patterns on the full path or base name
+  bool start_at_beginning = false;              // for files present at start-up
+  uint64_t max_line_bytes = 1ull << 20;         // longer lines are split, flagged, never dropped
+  uint64_t fingerprint_bytes = 1024;            // identity: hash of the first line, up to this
+  std::chrono::milliseconds poll_interval{1000};// stat polling behind inotify; glob rescans
+  Attributes attributes;
+};
+
+struct BatchConfig {
+  uint32_t max_records = 2000;
+  uint64_t max_bytes = 1ull << 20;
+  std::chrono::milliseconds linger{200};
+};
+
+struct CollectorClientConfig {
+  std::vector<std::string> endpoints;           // host:port (required)
+  std::string token_file;                       // optional bearer token
+  uint32_t max_in_flight = 8;
+  std::chrono::milliseconds backoff_min{200};
+  std::chrono::milliseconds backoff_max{30000};
+};
+
+struct AgentConfig {
+  std::string agent_id;                         // default: the host name
+  std::string host;                             // the host name
+  std::string data_dir = "/var/lib/logship";
+  std::vector<FileSourceConfig> file_sources;
+  BatchConfig batch;
+  int compression_level = 1;
+  spool::SpoolOptions spool;                    // dir = <data_dir>/spool
+  std::chrono::milliseconds fsync_interval{1000};
+  CollectorClientConfig collector;
+};
+
+// Throws ConfigError.
+AgentConfig LoadAgentConfig(const std::string& path);
+AgentConfig ParseAgentConfig(const std::string& yaml_text, const std::string& name);
+
+}  // namespace logship::agent

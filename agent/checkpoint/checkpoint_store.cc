@@ -1,0 +1,35 @@
+#include "agent/checkpoint/checkpoint_store.h"
+
+#include "common/file_util.h"
+
+namespace logship::agent {
+
+Status CheckpointStore::Load() {
+  auto text = ReadWholeFile(path_);
+  if (!text.ok()) return text.status().code() == Status::Code::kNotFound ? Status::Ok() : text.status();
+  v1::Checkpoints all;
+  if (!all.ParseFromString(*text)) return Status::Corruption("cannot parse checkpoint file " + path_);
+  spool_sequence_ = all.spool_sequence();
+  Apply(all);
+  return Status::Ok();
+}
+
+void CheckpointStore::Apply(const v1::Checkpoints& delta) {
+  for (const auto& f : delta.files()) files_[{f.device(), f.inode()}] = f;
+}
+
+Status CheckpointStore::Save(uint64_t spool_sequence, bool sync) {
+  v1::Checkpoints all;
+  all.set_spool_sequence(spool_sequence);
+  for (const auto& [key, f] : files_) *all.add_files() = f;
+  Status s = WriteFileAtomically(path_, all.SerializeAsString(), sync);
+  if (s.ok()) spool_sequence_ = spool_sequence;
+  return s;
+}
+
+const v1::FileCheckpoint* CheckpointStore::FindFile(uint64_t device, uint64_t inode) const {
+  auto it = files_.find({device, inode});
+  return it == files_.end() ? nullptr : &it->second;
+}
+
+}  // namespace logship::agent

@@ -1,0 +1,130 @@
+#include "agent/pipeline.h"
+
+#include "common/log.h"
+#include "logship/v1/ingest.pb.h"
+
+namespace logship::agent {
+namespace {
+constexpr std::string_view kComponent = "pipeline";
+constexpr uint64_t kRetryMs = 100;
+}  // namespace
+
+Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spool, CheckpointStore& checkpoints)
+    : loop_(loop),
+      config_(config),
+      spool_(spool),
+      checkpoints_(checkpoints),
+      batcher_(config.batch, config.compression_level, config.agent_id, config.host) {}
+
+void Pipeline::Start() {
+  for (auto* t : {&linger_timer_, &retry_timer_, &fsync_timer_}) {
+    uv_timer_init(loop_, t->get());
+    t->MarkInitialized();
+    t->get()->data = this;
+  }
+  if (config_.spool.fsync == spool::FsyncPolicy::kInterval) {
+    const auto ms = static_cast<uint64_t>(config_.fsync_interval.count());
+    uv_timer_start(
+        fsync_timer_.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Pipeline*>(t->data);
+          if (Status s = self->spool_.Sync(); !s.ok()) LogWarn(kComponent, "spool fsync failed: " + s.message());
+        },
+        ms, ms);
+  }
+}
+
+void Pipeline::Stop() {
+  linger_timer_.Close();
+  retry_timer_.Close();
+  fsync_timer_.Close();
+}
+
+void Pipeline::Emit(const LineRecord& record) {
+  const bool was_empty = batcher_.empty();
+  const bool full = batcher_.Add(record);
+  if (full) {
+    SealCurrent();
+  } else if (was_empty) {
+    uv_timer_start(
+        linger_timer_.get(), [](uv_timer_t* t) { static_cast<Pipeline*>(t->data)->SealCurrent(); },
+        static_cast<uint64_t>(config_.batch.linger.count()), 0);
+  }
+}
+
+void Pipeline::SealCurrent() {
+  uv_timer_stop(linger_timer_.get());
+  // Frames must enter the spool in order, so a new batch waits behind a held one.
+  if (held_ || batcher_.empty()) return;
+  auto sealed = batcher_.Seal();
+  if (!sealed.ok()) {
+    // Cannot happen with valid records; losing the batch silently would be worse than dying.
+    LogError(kComponent, "cannot encode batch: " + sealed.status().message());
+    std::abort();
+  }
+  held_ = std::move(sealed).value();
+  if (!AppendHeld()) {
+    SetSourcesPaused(true);
+    uv_timer_start(
+        retry_timer_.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Pipeline*>(t->data);
+          if (self->AppendHeld()) {
+            uv_timer_stop(t);
+            self->SetSourcesPaused(false);
+            if (self->batcher_.records() >= self->config_.batch.max_records) self->SealCurrent();
+            else if (!self->batcher_.empty())
+              uv_timer_start(self->linger_timer_.get(), [](uv_timer_t* lt) { static_cast<Pipeline*>(lt->data)->SealCurrent(); },
+                             static_cast<uint64_t>(self->config_.batch.linger.count()), 0);
+          }
+        },
+        kRetryMs, kRetryMs);
+  }
+}
+
+bool Pipeline::AppendHeld() {
+  spool::AppendRequest req;
+  req.record_count = held_->record_count;
+  req.uncompressed_bytes = held_->uncompressed_bytes;
+  req.codec = static_cast<uint8_t>(logship::v1::CODEC_ZSTD);
+  req.payload = held_->payload;
+  req.meta = held_->meta;
+  auto seq = spool_.Append(req);
+  if (!seq.ok()) {
+    if (!warned_full_) {
+      LogWarn(kComponent, "cannot spool batch, pausing sources until it fits: " + seq.status().message());
+      warned_full_ = true;
+    }
+    return false;
+  }
+  if (warned_full_) LogInfo(kComponent, "spool accepts batches again; resuming sources");
+  warned_full_ = false;
+  records_spooled_ += held_->record_count;
+  checkpoints_.Apply(held_->delta);
+  held_.reset();
+  // The frame's meta already holds these positions; the file makes recovery cheap and lets
+  // acknowledged segments go.
+  Status s = checkpoints_.Save(*seq, config_.spool.fsync == spool::FsyncPolicy::kBatch);
+  if (s.ok()) {
+    spool_.MarkCheckpointed(*seq);
+  } else {
+    LogWarn(kComponent, "cannot save checkpoints (positions stay in the spool): " + s.message());
+  }
+  return true;
+}
+
+bool Pipeline::Flush() {
+  SealCurrent();
+  if (held_ && AppendHeld()) SealCurrent();
+  return !held_ && batcher_.empty();
+}
+
+void Pipeline::SetSourcesPaused(bool paused) {
+  if (paused == sources_paused_ && paused) return;
+  sources_paused_ = paused;
+  for (auto* s : sources_) {
+    if (paused) s->Pause(); else s->Resume();
+  }
+}
+
+}  // namespace logship::agent

@@ -1,0 +1,67 @@
+// Streams spooled frames to the collector over one bidirectional Ingest.Ship stream.
+//
+// Threads: Start() spawns the shipper thread, which owns the stream and writes frames;
+// for each stream a reader thread receives acks. Stop() may be called from any thread
+// and returns once both have exited. The spool must outlive the shipper.
+//
+// A window of max_in_flight unacknowledged frames is kept on the stream; acks may arrive
+// in any order. When the stream breaks (collector gone, RETRY ack) every unacknowledged
+// frame is sent again on the next stream, after a backoff, to the next endpoint in turn.
+// Re-sending is safe: sinks de-duplicate by record id.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/agent_config.h"
+#include "agent/spool/spool.h"
+
+namespace logship::agent {
+
+class Shipper {
+ public:
+  Shipper(const CollectorClientConfig& config, std::string agent_id, std::string token, spool::Spool& spool,
+          std::string dead_letter_dir);
+  ~Shipper();
+
+  void Start();
+  void Stop();
+  // Blocks until every spooled frame is acknowledged or `timeout` passes. True if drained.
+  bool WaitDrained(std::chrono::milliseconds timeout);
+
+  uint64_t batches_sent() const { return batches_sent_.load(); }
+  uint64_t batches_acked() const { return batches_acked_.load(); }
+  uint64_t batches_retried() const { return batches_retried_.load(); }
+
+ private:
+  enum class StreamEnd { kStopped, kFailed, kAcksFlowed };
+  void Run();
+  StreamEnd RunStream(size_t endpoint);
+  // Copies the frame to dead_letter_dir; true when it is safely there (then it may be acked).
+  bool DeadLetter(uint64_t sequence, const std::string& reason);
+
+  const CollectorClientConfig config_;
+  const std::string agent_id_;
+  const std::string token_;
+  spool::Spool& spool_;
+  const std::string dead_letter_dir_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex ctx_mu_;
+  grpc::ClientContext* active_ctx_ = nullptr;  // GUARDED_BY(ctx_mu_)
+  std::mutex sleep_mu_;
+  std::condition_variable sleep_cv_;
+
+  std::atomic<uint64_t> batches_sent_{0}, batches_acked_{0}, batches_retried_{0};
+};
+
+}  // namespace logship::agent

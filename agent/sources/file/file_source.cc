@@ -1,0 +1,260 @@
+#include "agent/sources/file/file_source.h"
+
+#include <fnmatch.h>
+#include <glob.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "common/log.h"
+
+namespace logship::agent {
+namespace {
+
+constexpr std::string_view kComponent = "file-source";
+constexpr size_t kReadBudgetPerTurn = 1 << 20;  // bytes per file per idle turn
+
+std::string DirName(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
+std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+}  // namespace
+
+FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, std::string agent_id,
+                       const CheckpointStore& checkpoints)
+    : loop_(loop), config_(std::move(config)), agent_id_(std::move(agent_id)), checkpoints_(checkpoints) {
+  tailer_options_.fingerprint_bytes = config_.fingerprint_bytes;
+  tailer_options_.max_line_bytes = config_.max_line_bytes;
+}
+
+FileSource::~FileSource() { Stop(); }
+
+Status FileSource::Start(Emitter& emitter) {
+  emitter_ = &emitter;
+  uv_timer_init(loop_, poll_timer_.get());
+  poll_timer_.MarkInitialized();
+  poll_timer_.get()->data = this;
+  uv_idle_init(loop_, drain_idle_.get());
+  drain_idle_.MarkInitialized();
+  drain_idle_.get()->data = this;
+  // Watch the directory part of each pattern so new files are noticed at once.
+  for (const auto& pattern : config_.include) {
+    std::string dir = DirName(pattern);
+    if (dir.find_first_of("*?[") == std::string::npos) WatchDirectory(dir);
+  }
+  Scan(/*initial=*/true);
+  const auto interval = static_cast<uint64_t>(config_.poll_interval.count());
+  uv_timer_start(poll_timer_.get(), [](uv_timer_t* t) { static_cast<FileSource*>(t->data)->Poll(); }, interval, interval);
+  return Status::Ok();
+}
+
+void FileSource::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  poll_timer_.Close();
+  drain_idle_.Close();
+  dir_watches_.clear();
+  ready_.clear();
+}
+
+void FileSource::Pause() {
+  paused_ = true;
+  UpdateIdle();
+}
+
+void FileSource::Resume() {
+  paused_ = false;
+  UpdateIdle();
+}
+
+bool FileSource::Excluded(const std::string& path) const {
+  const std::string base = BaseName(path);
+  for (const auto& ex : config_.exclude) {
+    if (fnmatch(ex.c_str(), path.c_str(), 0) == 0 || fnmatch(ex.c_str(), base.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+void FileSource::Scan(bool initial) {
+  rescan_wanted_ = false;
+  std::set<std::string> seen;
+  for (const auto& pattern : config_.include) {
+    glob_t g{};
+    const int rc = ::glob(pattern.c_str(), GLOB_NOSORT | GLOB_BRACE, nullptr, &g);
+    if (rc == 0) {
+      for (size_t i = 0; i < g.gl_pathc; ++i) seen.insert(g.gl_pathv[i]);
+    }
+    globfree(&g);
+  }
+  for (const auto& path : seen) {
+    if (!Excluded(path)) Track(path, initial);
+  }
+}
+
+void FileSource::Track(const std::string& path, bool initial) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  auto current = by_path_.find(path);
+  if (current != by_path_.end() && current->second == key) return;  // already tailing it
+  if (current != by_path_.end()) {
+    // The path names a new file now (rename rotation): the old one is finished, then released.
+    if (auto old = files_.find(current->second); old != files_.end()) {
+      old->second.detached = true;
+      MarkReady(current->second);
+    }
+  }
+  by_path_[path] = key;
+  if (auto existing = files_.find(key); existing != files_.end()) {
+    existing->second.tailer->set_path(path);  // renamed into a watched path: same file
+    existing->second.detached = false;
+    return;
+  }
+  auto tailer = FileTailer::Open(path, NextSourceId(), tailer_options_);
+  if (!tailer.ok()) {
+    if (tailer.status().code() != Status::Code::kNotFound)
+      LogWarn(kComponent, "cannot open " + path + ": " + tailer.status().message());
+    by_path_.erase(path);
+    return;
+  }
+  Tracked t;
+  t.tailer = std::move(tailer).value();
+  t.present_at_start = initial;
+  auto& slot = files_[key] = std::move(t);
+  WatchDirectory(DirName(path));
+  Position(slot);
+  MarkReady(key);
+}
+
+void FileSource::Position(Tracked& t) {
+  if (t.positioned || !t.tailer->Identify()) return;
+  FileTailer& f = *t.tailer;
+  t.positioned = true;
+  const auto* cp = checkpoints_.FindFile(f.device(), f.inode());
+  if (cp != nullptr && cp->fingerprint() == f.fingerprint()) {
+    f.SeekTo(cp->offset());
+    LogInfo(kComponent, "resuming " + f.path() + " at byte " + std::to_string(cp->offset()));
+    return;
+  }
+  if (t.present_at_start && !config_.start_at_beginning && cp == nullptr) {
+    struct stat st {};
+    const uint64_t size = ::fstat(f.fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    f.SeekTo(size);
+    LogInfo(kComponent, "tailing " + f.path() + " from its end (byte " + std::to_string(size) + ")");
+    return;
+  }
+  f.SeekTo(0);
+  LogInfo(kComponent, "reading " + f.path() + " from its start");
+}
+
+void FileSource::WatchDirectory(const std::string& dir) {
+  if (dir.empty() || dir_watches_.count(dir)) return;
+  auto w = std::make_unique<UvHandle<uv_fs_event_t>>();
+  if (uv_fs_event_init(loop_, w->get()) != 0) return;
+  w->MarkInitialized();
+  w->get()->data = this;
+  const int rc = uv_fs_event_start(
+      w->get(),
+      [](uv_fs_event_t* h, const char* filename, int, int status) {
+        if (status < 0) return;
+        char buf[4096];
+        size_t len = sizeof buf;
+        if (uv_fs_event_getpath(h, buf, &len) != 0) return;
+        static_cast<FileSource*>(h->data)->OnDirectoryEvent(std::string(buf, len), filename);
+      },
+      dir.c_str(), 0);
+  if (rc != 0) {
+    LogWarn(kComponent, "cannot watch " + dir + " (" + uv_strerror(rc) + "); relying on polling");
+    return;
+  }
+  dir_watches_.emplace(dir, std::move(w));
+}
+
+void FileSource::OnDirectoryEvent(const std::string& dir, const char* filename) {
+  if (stopped_) return;
+  const std::string path = filename == nullptr ? std::string() : dir + "/" + filename;
+  auto it = by_path_.find(path);
+  if (it == by_path_.end()) {
+    rescan_wanted_ = true;  // a new name: let the globs decide (on the next drain turn)
+  } else {
+    Track(path, /*initial=*/false);  // one stat: the name may now be a new file (rotation)
+    if (auto now = by_path_.find(path); now != by_path_.end()) MarkReady(now->second);
+  }
+  UpdateIdle();
+}
+
+void FileSource::Poll() {
+  if (stopped_) return;
+  Scan(/*initial=*/false);
+  for (auto it = files_.begin(); it != files_.end();) {
+    Tracked& t = it->second;
+    FileTailer& f = *t.tailer;
+    if (!t.positioned) Position(t);
+    if (t.positioned && f.Truncated()) {
+      LogWarn(kComponent, f.path() + " was truncated; reading it again from the start");
+      f.ResetAfterTruncation();
+      t.positioned = false;
+      t.present_at_start = false;
+      Position(t);
+    }
+    struct stat st {};
+    const bool has_more = ::fstat(f.fd(), &st) == 0 && static_cast<uint64_t>(st.st_size) > f.read_offset();
+    // Does the path still name this file?
+    struct stat pst {};
+    if (!t.detached && (::stat(f.path().c_str(), &pst) != 0 || static_cast<uint64_t>(pst.st_ino) != f.inode() ||
+                        static_cast<uint64_t>(pst.st_dev) != f.device())) {
+      t.detached = true;
+    }
+    if (t.detached && !has_more && !ready_.count(it->first)) {
+      LogInfo(kComponent, "released " + f.path() + " (rotated or deleted, read to its end)");
+      auto p = by_path_.find(f.path());
+      if (p != by_path_.end() && p->second == it->first) by_path_.erase(p);
+      it = files_.erase(it);
+      continue;
+    }
+    if (has_more && t.positioned) ready_.insert(it->first);
+    ++it;
+  }
+  UpdateIdle();
+}
+
+void FileSource::MarkReady(const FileKey& key) {
+  auto it = files_.find(key);
+  if (it == files_.end()) return;
+  if (!it->second.positioned) Position(it->second);
+  if (it->second.positioned) ready_.insert(key);
+  UpdateIdle();
+}
+
+void FileSource::UpdateIdle() {
+  if (stopped_) return;
+  const bool want = !paused_ && (!ready_.empty() || rescan_wanted_);
+  if (want && !uv_is_active(drain_idle_.handle())) {
+    uv_idle_start(drain_idle_.get(), [](uv_idle_t* h) { static_cast<FileSource*>(h->data)->Drain(); });
+  } else if (!want && uv_is_active(drain_idle_.handle())) {
+    uv_idle_stop(drain_idle_.get());
+  }
+}
+
+void FileSource::Drain() {
+  if (rescan_wanted_) Scan(/*initial=*/false);
+  for (auto it = ready_.begin(); it != ready_.end() && !paused_;) {
+    auto f = files_.find(*it);
+    if (f == files_.end()) {
+      it = ready_.erase(it);
+      continue;
+    }
+    const auto outcome = f->second.tailer->ReadSome(kReadBudgetPerTurn, agent_id_, &config_.attributes, *emitter_);
+    if (outcome == FileTailer::ReadOutcome::kError) {
+      LogWarn(kComponent, "read error on " + f->second.tailer->path() + "; will retry");
+    }
+    if (outcome != FileTailer::ReadOutcome::kMore) {
+      it = ready_.erase(it);
+    } else {
+      ++it;
+    }
+    if (!emitter_->Accepting()) paused_ = true;  // the pipeline calls Resume() when it drains
+  }
+  UpdateIdle();
+}
+
+}  // namespace logship::agent

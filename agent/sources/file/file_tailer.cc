@@ -1,0 +1,139 @@
+#include "agent/sources/file/file_tailer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/clock.h"
+#include "logship/v1/record.pb.h"
+
+namespace logship::agent {
+
+Result<std::unique_ptr<FileTailer>> FileTailer::Open(const std::string& path, uint64_t source_id,
+                                                     const TailerOptions& options) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::NotFound(path);
+    return Status::FromErrno("open " + path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno("stat " + path, errno);
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
+  std::unique_ptr<FileTailer> t(new FileTailer(path, std::move(fd), source_id, options));
+  t->device_ = static_cast<uint64_t>(st.st_dev);
+  t->inode_ = static_cast<uint64_t>(st.st_ino);
+  return t;
+}
+
+bool FileTailer::Identify() {
+  if (identified_) return true;
+  std::string head(options_.fingerprint_bytes, '\0');
+  const ssize_t n = ::pread(fd_.get(), head.data(), head.size(), 0);
+  if (n <= 0) return false;
+  head.resize(static_cast<size_t>(n));
+  const size_t nl = head.find('\n');
+  if (nl == std::string::npos && head.size() < options_.fingerprint_bytes) return false;
+  const size_t len = nl == std::string::npos ? head.size() : nl + 1;
+  fingerprint_ = XXH3_64bits(head.data(), len);
+  identified_ = true;
+  return true;
+}
+
+void FileTailer::SeekTo(uint64_t offset) {
+  read_offset_ = offset;
+  partial_.clear();
+  split_pending_ = false;
+  partial_offset_ = offset;
+}
+
+bool FileTailer::Truncated() const {
+  struct stat st {};
+  if (::fstat(fd_.get(), &st) != 0) return false;
+  return static_cast<uint64_t>(st.st_size) < read_offset_;
+}
+
+void FileTailer::ResetAfterTruncation() {
+  identified_ = false;
+  fingerprint_ = 0;
+  SeekTo(0);
+}
+
+void FileTailer::EmitLine(std::string_view body, uint64_t offset, uint32_t flags, int64_t now,
+                          const std::string& agent_id, const Attributes* attributes, Emitter& out) {
+  LineRecord r;
+  r.source_id = source_id_;
+  r.source_name = path_;
+  r.attributes = attributes;
+  r.body = body;
+  r.observed_unix_nano = now;
+  r.flags = flags;
+  FilePosition pos{device_, inode_, fingerprint_, offset};
+  r.id = FileRecordId(agent_id, pos);
+  // A line consumes its body plus the newline (none for a split part).
+  const bool split = (flags & v1::LogRecord::FLAG_PARTIAL) != 0 && (flags & v1::LogRecord::FLAG_LAST_PART) == 0;
+  pos.offset = offset + body.size() + (split ? 0 : 1);
+  r.next_position = pos;
+  out.Emit(r);
+}
+
+FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& agent_id,
+                                             const Attributes* attributes, Emitter& out) {
+  size_t consumed = 0;
+  const uint64_t max_line = options_.max_line_bytes;
+  while (consumed < budget) {
+    chunk_.resize(options_.read_chunk);
+    const ssize_t n = ::pread(fd_.get(), chunk_.data(), chunk_.size(), static_cast<off_t>(read_offset_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ReadOutcome::kError;
+    }
+    if (n == 0) return ReadOutcome::kEof;
+    const int64_t now = UnixNanosNow();
+    const char* p = chunk_.data();
+    const char* end = p + n;
+    uint64_t pos = read_offset_;  // file offset of *p
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+      const size_t avail = static_cast<size_t>((nl ? nl : end) - p);
+      if (partial_.empty() && !split_pending_ && nl && avail <= max_line) {
+        // Fast path: the whole line is in the chunk; emit it without copying.
+        EmitLine(std::string_view(p, avail), pos, 0, now, agent_id, attributes, out);
+      } else {
+        // Grow the pending line, cutting a flagged part each time it exceeds max_line.
+        const char* q = p;
+        size_t take = avail;
+        while (partial_.size() + take > max_line) {
+          const size_t room = static_cast<size_t>(max_line - partial_.size());
+          if (partial_.empty()) partial_offset_ = pos + static_cast<uint64_t>(q - p);
+          partial_.append(q, room);
+          EmitLine(partial_, partial_offset_, v1::LogRecord::FLAG_PARTIAL, now, agent_id, attributes, out);
+          partial_.clear();
+          split_pending_ = true;
+          q += room;
+          take -= room;
+        }
+        if (partial_.empty()) partial_offset_ = pos + static_cast<uint64_t>(q - p);
+        partial_.append(q, take);
+        if (nl) {
+          const uint32_t flags =
+              split_pending_ ? (v1::LogRecord::FLAG_PARTIAL | v1::LogRecord::FLAG_LAST_PART) : 0;
+          EmitLine(partial_, partial_offset_, flags, now, agent_id, attributes, out);
+          partial_.clear();
+          split_pending_ = false;
+        }
+      }
+      pos += avail + (nl ? 1 : 0);
+      p = nl ? nl + 1 : end;
+    }
+    read_offset_ += static_cast<uint64_t>(n);
+    consumed += static_cast<size_t>(n);
+    if (!out.Accepting()) return ReadOutcome::kMore;
+  }
+  return ReadOutcome::kMore;
+}
+
+}  // namespace logship::agent

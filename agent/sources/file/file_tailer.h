@@ -1,0 +1,76 @@
+// One open log file: identity, read position, and line splitting. Loop thread only.
+//
+// Identity is (device, inode, fingerprint), where the fingerprint hashes the file's first
+// line (at most `fingerprint_bytes`). A file with no complete first line yet has no identity
+// and is not read until it has one, so a record id never depends on how far the file had
+// grown when it was first seen.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "agent/sources/source.h"
+#include "common/file_util.h"
+#include "common/record_id.h"
+#include "common/status.h"
+
+namespace logship::agent {
+
+struct TailerOptions {
+  uint64_t fingerprint_bytes = 1024;
+  uint64_t max_line_bytes = 1ull << 20;
+  size_t read_chunk = 256 << 10;
+};
+
+class FileTailer {
+ public:
+  // Opens `path`; NotFound if it vanished. Reading starts once Identify() succeeds.
+  static Result<std::unique_ptr<FileTailer>> Open(const std::string& path, uint64_t source_id,
+                                                  const TailerOptions& options);
+
+  // Computes the fingerprint if not yet known. False while the file has no first line.
+  bool Identify();
+  bool identified() const { return identified_; }
+
+  // Positions the reader (checkpoint or start_at). REQUIRES: identified().
+  void SeekTo(uint64_t offset);
+
+  enum class ReadOutcome { kMore, kEof, kError };
+  // Reads up to `budget` bytes and emits every complete line. Partial lines wait for their
+  // newline, except that more than max_line_bytes is emitted as a flagged part.
+  ReadOutcome ReadSome(size_t budget, const std::string& agent_id, const Attributes* attributes, Emitter& out);
+
+  // Shrunk below what was read (copytruncate): forget everything and start over at 0.
+  bool Truncated() const;
+  void ResetAfterTruncation();
+
+  uint64_t device() const { return device_; }
+  uint64_t inode() const { return inode_; }
+  uint64_t fingerprint() const { return fingerprint_; }
+  uint64_t read_offset() const { return read_offset_; }
+  const std::string& path() const { return path_; }
+  void set_path(std::string p) { path_ = std::move(p); }
+  int fd() const { return fd_.get(); }
+  uint64_t source_id() const { return source_id_; }
+
+ private:
+  FileTailer(std::string path, UniqueFd fd, uint64_t source_id, const TailerOptions& options)
+      : path_(std::move(path)), fd_(std::move(fd)), source_id_(source_id), options_(options) {}
+  void EmitLine(std::string_view body, uint64_t offset, uint32_t flags, int64_t now,
+                const std::string& agent_id, const Attributes* attributes, Emitter& out);
+
+  std::string path_;
+  UniqueFd fd_;
+  uint64_t source_id_;
+  TailerOptions options_;
+  uint64_t device_ = 0, inode_ = 0, fingerprint_ = 0;
+  bool identified_ = false;
+  uint64_t read_offset_ = 0;     // next byte to read from the file
+  std::string partial_;          // an unterminated line's bytes, starting at partial_offset_
+  uint64_t partial_offset_ = 0;
+  bool split_pending_ = false;   // earlier parts of the pending line were emitted
+  std::string chunk_;
+};
+
+}  // namespace logship::agent

@@ -1,0 +1,64 @@
+// The contract between sources (file, journald, …) and the agent pipeline.
+//
+// Threads: everything here runs on the agent's libuv loop thread. Sources read and emit;
+// they never touch the network or the spool.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/record_id.h"
+#include "common/status.h"
+
+namespace logship::agent {
+
+using Attributes = std::vector<std::pair<std::string, std::string>>;
+
+// One line (or line part) as a source produced it. Views are valid only during Emit().
+struct LineRecord {
+  uint64_t source_id = 0;             // unique per open input for the life of the process
+  std::string_view source_name;       // file path
+  const Attributes* attributes = nullptr;
+  std::string_view body;
+  RecordId id;
+  int64_t observed_unix_nano = 0;
+  uint32_t flags = 0;                 // logship.v1.LogRecord.Flags
+  // Where the source stands once this record is spooled (file identity + next offset).
+  FilePosition next_position;
+};
+
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  virtual void Emit(const LineRecord& record) = 0;
+  // False while downstream is full: a source must stop reading until Resume().
+  virtual bool Accepting() const = 0;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  // Begins watching and reading. `emitter` must outlive the source.
+  virtual Status Start(Emitter& emitter) = 0;
+  virtual void Pause() = 0;
+  virtual void Resume() = 0;
+  // Releases loop handles; after the loop runs once more, the source may be destroyed.
+  virtual void Stop() = 0;
+};
+
+}  // namespace logship::agent
+
+namespace logship::agent {
+// Process-wide unique ids for LineRecord::source_id.
+inline uint64_t NextSourceId() {
+  static uint64_t next = 0;  // loop thread only
+  return ++next;
+}
+}  // namespace logship::agent

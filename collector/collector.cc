@@ -1,0 +1,69 @@
+#include "collector/collector.h"
+
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <csignal>
+#include <memory>
+#include <thread>
+
+#include "collector/ingest/ingest_service.h"
+#include "collector/sinks/blackhole/blackhole_sink.h"
+#include "collector/sinks/postgres/postgres_sink.h"
+#include "common/log.h"
+
+namespace logship::collector {
+namespace {
+constexpr std::string_view kComponent = "collector";
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+}  // namespace
+
+int RunCollector(const CollectorConfig& config) {
+  // Block the stop signals in every thread (gRPC's included); this thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::unique_ptr<Sink>> sinks;
+  if (config.postgres) {
+    auto pg = std::make_unique<postgres::PostgresSink>(*config.postgres);
+    if (Status s = pg->HealthCheck(); !s.ok())
+      LogWarn(kComponent, "postgres is not reachable yet (batches will be retried): " + s.message());
+    sinks.push_back(std::move(pg));
+  }
+  if (config.blackhole) sinks.push_back(std::make_unique<BlackholeSink>());
+  std::vector<Sink*> sink_ptrs;
+  for (auto& s : sinks) sink_ptrs.push_back(s.get());
+
+  IngestService ingest(config.limits, sink_ptrs);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.max_frame_bytes + (64 << 10)));
+  builder.RegisterService(&ingest);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    LogError(kComponent, "cannot listen on " + config.listen);
+    return 1;
+  }
+  auto* health = server->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  health->SetServingStatus(logship::v1::Ingest::service_full_name(), true);
+  LogInfo(kComponent, "listening on " + config.listen + " (gRPC: Ingest, Health)");
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  LogInfo(kComponent, "stopping (signal " + std::to_string(sig) + "); finishing in-flight batches");
+  health->Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  server->Wait();
+  LogInfo(kComponent, "stopped; " + std::to_string(ingest.records_received()) + " records received");
+  return 0;
+}
+
+}  // namespace logship::collector

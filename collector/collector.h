@@ -1,0 +1,11 @@
+#pragma once
+
+#include "collector/collector_config.h"
+
+namespace logship::collector {
+
+// Runs the collector until SIGINT/SIGTERM. Returns the exit code (0 clean, 1 failure).
+// REQUIRES: called on the main thread before any other thread exists (signals are masked).
+int RunCollector(const CollectorConfig& config);
+
+}  // namespace logship::collector

@@ -1,0 +1,59 @@
+#include "collector/collector_config.h"
+
+#include "common/config/config_node.h"
+
+namespace logship::collector {
+namespace {
+
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || s.size() > 48 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+CollectorConfig Parse(const ConfigNode& root) {
+  CollectorConfig c;
+  ConfigMap m(root);
+  c.listen = m.String("listen", c.listen);
+  if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
+  if (auto n = m.Optional("limits"); !n.IsNull()) {
+    ConfigMap l(n);
+    c.limits.max_frame_bytes = l.Size("max_frame_bytes", c.limits.max_frame_bytes, 1024, 1ull << 30);
+    c.limits.max_uncompressed_bytes =
+        l.Size("max_uncompressed_bytes", c.limits.max_uncompressed_bytes, 1024, 1ull << 31);
+    c.limits.max_records = static_cast<uint32_t>(l.Int("max_records", c.limits.max_records, 1, 10000000));
+    l.Finish();
+  }
+  ConfigMap sinks(m.Require("sinks"));
+  if (auto n = sinks.Optional("postgres"); !n.IsNull()) {
+    ConfigMap p(n);
+    PostgresConfig pg;
+    pg.dsn = p.Require("dsn").AsString();
+    pg.table = p.String("table", pg.table);
+    if (!IsIdentifier(pg.table)) p.Require("table").Fail("must be a lower-case SQL identifier ([a-z_][a-z0-9_]*)");
+    pg.connections = static_cast<uint32_t>(p.Int("connections", pg.connections, 1, 64));
+    pg.partitions_ahead_days = static_cast<uint32_t>(p.Int("partitions_ahead_days", pg.partitions_ahead_days, 0, 60));
+    p.Finish();
+    c.postgres = pg;
+  }
+  if (sinks.Has("blackhole")) {
+    auto n = sinks.Optional("blackhole");
+    if (!n.IsNull()) ConfigMap(n).Finish();
+    c.blackhole = true;
+  }
+  sinks.Finish();
+  if (!c.postgres && !c.blackhole) m.Require("sinks").Fail("configure at least one sink (postgres or blackhole)");
+  m.Finish();
+  return c;
+}
+
+}  // namespace
+
+CollectorConfig LoadCollectorConfig(const std::string& path) { return Parse(LoadYamlFile(path)); }
+
+CollectorConfig ParseCollectorConfig(const std::string& yaml_text, const std::string& name) {
+  return Parse(LoadYamlString(yaml_text, name));
+}
+
+}  // namespace logship::collector

@@ -1,0 +1,34 @@
+// collector.yaml, as in ../shared/design.md. Loading throws ConfigError.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace logship::collector {
+
+struct Limits {
+  uint64_t max_frame_bytes = 16ull << 20;         // compressed payload per frame
+  uint64_t max_uncompressed_bytes = 64ull << 20;  // per batch, after decompression
+  uint32_t max_records = 100000;                  // per batch
+};
+
+struct PostgresConfig {
+  std::string dsn;
+  std::string table = "logs";
+  uint32_t connections = 4;
+  uint32_t partitions_ahead_days = 2;
+};
+
+struct CollectorConfig {
+  std::string listen = "0.0.0.0:4740";
+  Limits limits;
+  std::optional<PostgresConfig> postgres;
+  bool blackhole = false;
+};
+
+CollectorConfig LoadCollectorConfig(const std::string& path);
+CollectorConfig ParseCollectorConfig(const std::string& yaml_text, const std::string& name);
+
+}  // namespace logship::collector

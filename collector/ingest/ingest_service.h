@@ -1,0 +1,38 @@
+// logship.v1.Ingest: receives frames on a Ship stream, decodes them, writes them to every
+// sink, and acks each frame only after all sinks committed it.
+//
+// Threads: gRPC's synchronous server runs each Ship call on its own thread; frames of one
+// stream are handled in order on that thread. The sinks must be thread-safe and outlive
+// the service.
+//
+// Outcomes per frame: OK ack; RETRY ack when a sink could not store it now; a frame that
+// cannot be decoded ends the stream with INVALID_ARGUMENT (RESOURCE_EXHAUSTED for a limit)
+// and names its sequence in the trailer "logship-rejected-sequence", so the agent sets
+// exactly that frame aside.
+#pragma once
+
+#include <atomic>
+#include <vector>
+
+#include "collector/collector_config.h"
+#include "collector/sinks/sink.h"
+#include "logship/v1/ingest.grpc.pb.h"
+
+namespace logship::collector {
+
+class IngestService final : public logship::v1::Ingest::Service {
+ public:
+  IngestService(const Limits& limits, std::vector<Sink*> sinks) : limits_(limits), sinks_(std::move(sinks)) {}
+
+  grpc::Status Ship(grpc::ServerContext* context,
+                    grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) override;
+
+  uint64_t records_received() const { return records_received_.load(); }
+
+ private:
+  const Limits limits_;
+  const std::vector<Sink*> sinks_;
+  std::atomic<uint64_t> records_received_{0};
+};
+
+}  // namespace logship::collector

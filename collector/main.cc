@@ -1,0 +1,45 @@
+// logship-collector: command line entry point. Exit codes: 0 ok, 1 runtime failure,
+// 2 bad configuration or usage.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "collector/collector.h"
+#include "collector/collector_config.h"
+#include "collector/healthcheck.h"
+#include "common/config/config_node.h"
+#include "common/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"logship-collector: receives batches from logship agents and stores them"};
+  std::string config_path = "/etc/logship/collector.yaml";
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  app.add_flag("--check-config", check_only, "validate the configuration and exit");
+  app.set_version_flag("--version", std::string("logship-collector ") + LOGSHIP_VERSION);
+  std::string address = "127.0.0.1:4740";
+  int timeout_ms = 3000;
+  CLI::App* health = app.add_subcommand("healthcheck", "probe a collector's gRPC health service; exit 0 when SERVING");
+  health->add_option("--address", address, "collector HOST:PORT")->capture_default_str();
+  health->add_option("--timeout-ms", timeout_ms, "give up after this long")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (health->parsed()) return logship::collector::RunHealthcheck(address, timeout_ms);
+
+  logship::collector::CollectorConfig config;
+  try {
+    config = logship::collector::LoadCollectorConfig(config_path);
+  } catch (const logship::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  if (check_only) {
+    std::cout << config_path << ": configuration OK\n";
+    return 0;
+  }
+  return logship::collector::RunCollector(config);
+}

@@ -1,0 +1,54 @@
+#include "common/record_id.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+namespace logship {
+namespace {
+
+void PutU64(std::string& s, uint64_t v) {
+  for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+}  // namespace
+
+std::string RecordId::ToUuid() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[bytes[i] >> 4]);
+    out.push_back(kHex[bytes[i] & 0xf]);
+  }
+  return out;
+}
+
+bool RecordId::FromBytes(std::string_view b, RecordId* out) {
+  if (b.size() != out->bytes.size()) return false;
+  std::memcpy(out->bytes.data(), b.data(), b.size());
+  return true;
+}
+
+RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos) {
+  // Canonical, versioned encoding: changing it would re-key every record, so don't.
+  std::string key;
+  key.reserve(agent_id.size() + 48);
+  key.append("logship.file.v1");
+  PutU64(key, agent_id.size());
+  key.append(agent_id);
+  PutU64(key, pos.device);
+  PutU64(key, pos.inode);
+  PutU64(key, pos.fingerprint);
+  PutU64(key, pos.offset);
+  const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
+  RecordId id;
+  for (int i = 0; i < 8; ++i) {
+    id.bytes[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
+    id.bytes[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
+  }
+  return id;
+}
+
+}  // namespace logship

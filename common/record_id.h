@@ -1,0 +1,33 @@
+// Record identity: a stable 128-bit id derived only from where a record came from, so
+// reading the same line twice yields the same id. Sinks use it as an idempotency key.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace logship {
+
+struct RecordId {
+  std::array<uint8_t, 16> bytes{};
+
+  // Canonical lower-case UUID text (8-4-4-4-12), as stored in PostgreSQL's uuid column.
+  std::string ToUuid() const;
+  std::string_view AsBytes() const { return {reinterpret_cast<const char*>(bytes.data()), bytes.size()}; }
+  static bool FromBytes(std::string_view b, RecordId* out);
+  friend bool operator==(const RecordId&, const RecordId&) = default;
+};
+
+// Where a file line came from. `fingerprint` identifies the file's content start,
+// `device`/`inode` its on-disk identity, `offset` the byte offset of the line's first byte.
+struct FilePosition {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t fingerprint = 0;
+  uint64_t offset = 0;
+};
+
+RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos);
+
+}  // namespace logship

@@ -1,0 +1,35 @@
+#include "common/zstd_codec.h"
+
+namespace logship {
+
+ZstdCompressor::ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()), level_(level) {}
+
+Status ZstdCompressor::Compress(std::string_view in, std::string* out) {
+  out->resize(ZSTD_compressBound(in.size()));
+  const size_t n = ZSTD_compressCCtx(ctx_.get(), out->data(), out->size(), in.data(), in.size(), level_);
+  if (ZSTD_isError(n)) return Status::InvalidArgument(std::string("zstd: ") + ZSTD_getErrorName(n));
+  out->resize(n);
+  return Status::Ok();
+}
+
+ZstdDecompressor::ZstdDecompressor() : ctx_(ZSTD_createDCtx()) {}
+
+Status ZstdDecompressor::Decompress(std::string_view in, size_t declared_size, size_t max_size, std::string* out) {
+  if (declared_size > max_size)
+    return Status::ResourceExhausted("declared uncompressed size " + std::to_string(declared_size) +
+                                     " exceeds the limit of " + std::to_string(max_size));
+  const unsigned long long content = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR) return Status::InvalidArgument("payload is not a zstd frame");
+  if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != declared_size)
+    return Status::InvalidArgument("zstd frame holds " + std::to_string(content) + " bytes but the frame declared " +
+                                   std::to_string(declared_size));
+  out->resize(declared_size);
+  const size_t n = ZSTD_decompressDCtx(ctx_.get(), out->data(), out->size(), in.data(), in.size());
+  if (ZSTD_isError(n)) return Status::InvalidArgument(std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (n != declared_size)
+    return Status::InvalidArgument("payload decompressed to " + std::to_string(n) + " bytes, declared " +
+                                   std::to_string(declared_size));
+  return Status::Ok();
+}
+
+}  // namespace logship

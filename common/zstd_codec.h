@@ -1,0 +1,46 @@
+// zstd compression of batch payloads with reused contexts (one per owner; not thread-safe:
+// each thread keeps its own instance).
+#pragma once
+
+#include <zstd.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace logship {
+
+class ZstdCompressor {
+ public:
+  explicit ZstdCompressor(int level);
+  ZstdCompressor(const ZstdCompressor&) = delete;
+  ZstdCompressor& operator=(const ZstdCompressor&) = delete;
+
+  // Replaces *out with the compressed frame (content size recorded in the frame header).
+  Status Compress(std::string_view in, std::string* out);
+
+ private:
+  struct Free { void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); } };
+  std::unique_ptr<ZSTD_CCtx, Free> ctx_;
+  int level_;
+};
+
+class ZstdDecompressor {
+ public:
+  ZstdDecompressor();
+  ZstdDecompressor(const ZstdDecompressor&) = delete;
+  ZstdDecompressor& operator=(const ZstdDecompressor&) = delete;
+
+  // Decompresses one frame whose content must be exactly `declared_size` bytes, and
+  // `declared_size` must be <= `max_size`. Memory is bounded by declared_size: a frame that
+  // expands further (a zstd bomb) fails instead of allocating.
+  Status Decompress(std::string_view in, size_t declared_size, size_t max_size, std::string* out);
+
+ private:
+  struct Free { void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); } };
+  std::unique_ptr<ZSTD_DCtx, Free> ctx_;
+};
+
+}  // namespace logship

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install the build, test and demo dependencies of logship (Debian 12 / apt only).
+# Idempotent: when every package is already installed it does nothing at all.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates      # toolchain and build system
+  libuv1-dev libzstd-dev zstd                                # agent event loop, batch compression
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # wire protocol
+  libyaml-cpp-dev libcli11-dev rapidjson-dev                 # config, command line, JSON
+  libxxhash-dev libre2-dev libisal-dev                       # record ids, regex parser, CRC32C
+  libsystemd-dev                                             # journald source
+  libpq-dev postgresql postgresql-client                     # PostgreSQL sink and its tests
+  doctest-dev                                                # unit tests
+  procps python3 util-linux                                  # integration harness (pgrep, runuser)
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: missing: ${missing[*]}"
+
+SUDO=()
+if ((EUID != 0)); then
+  SUDO=(sudo)
+fi
+
+# Wait for a concurrent apt/dpkg run instead of failing on its lock.
+APT_OPTS=(-o DPkg::Lock::Timeout=300)
+
+"${SUDO[@]}" apt-get "${APT_OPTS[@]}" update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${PACKAGES[@]}"

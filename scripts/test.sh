@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Build logship and run its tests: a release tree (all tests) and an ASan/UBSan tree
+# (unit tests only).
+#
+# Environment:
+#   BUILD_DIR=dir           release build tree (default: build)
+#   LOGSHIP_SKIP_ASAN=1     skip the sanitizer tree
+#   LOGSHIP_TEST_REGEX=re   only run tests matching re (ctest -R) in both trees
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+ASAN_DIR=build-asan
+JOBS=$(nproc)
+
+CTEST_FILTER=()
+if [[ -n "${LOGSHIP_TEST_REGEX:-}" ]]; then
+  CTEST_FILTER=(-R "$LOGSHIP_TEST_REGEX")
+fi
+
+banner() {
+  printf '\n==== %s ====\n' "$*"
+}
+
+banner "dependencies"
+bash scripts/install-deps.sh
+
+banner "configure + build: $BUILD_DIR (RelWithDebInfo)"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGSHIP_BUILD_TESTS=ON
+cmake --build "$BUILD_DIR" -j"$JOBS"
+
+banner "tests: $BUILD_DIR"
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 "${CTEST_FILTER[@]}"
+
+if [[ "${LOGSHIP_SKIP_ASAN:-0}" == 1 ]]; then
+  banner "sanitizers: skipped (LOGSHIP_SKIP_ASAN=1)"
+else
+  banner "configure + build: $ASAN_DIR (Debug, sanitizers)"
+  cmake -S . -B "$ASAN_DIR" -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_SANITIZE=ON -DLOGSHIP_BUILD_TESTS=ON
+  cmake --build "$ASAN_DIR" -j"$JOBS"
+
+  banner "unit tests: $ASAN_DIR"
+  ctest --test-dir "$ASAN_DIR" -L unit --output-on-failure "${CTEST_FILTER[@]}"
+fi
+
+banner "all tests passed"
