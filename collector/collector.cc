@@ -60,6 +60,7 @@ int RunCollector(const CollectorConfig& config) {
   sigwait(&stop_signals, &sig);
   LogInfo(kComponent, "stopping (signal " + std::to_string(sig) + "); finishing in-flight batches");
   health->Shutdown();
+  ingest.Drain();
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   server->Wait();
   LogInfo(kComponent, "stopped; " + std::to_string(ingest.records_received()) + " records received");

@@ -15,7 +15,16 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
   DecodedBatch batch;
   logship::v1::BatchAck ack;
   std::string peer = context->peer();
-  while (stream->Read(&frame)) {
+  struct Unregister {
+    IngestService* self;
+    grpc::ServerContext* ctx;
+    ~Unregister() {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->streams_.erase(ctx);
+    }
+  } unregister{this, context};
+  while (MarkIdle(context) && stream->Read(&frame)) {
+    MarkBusy(context);
     Status s = decoder.Decode(frame, &batch.batch);
     if (!s.ok()) {
       const std::string msg = "frame " + std::to_string(frame.sequence()) + " from agent \"" +
@@ -46,6 +55,25 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
     if (!stream->Write(ack)) break;
   }
   return grpc::Status::OK;
+}
+
+bool IngestService::MarkIdle(grpc::ServerContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (draining_) return false;
+  streams_[ctx] = false;
+  return true;
+}
+
+void IngestService::MarkBusy(grpc::ServerContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  streams_[ctx] = true;
+}
+
+void IngestService::Drain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  draining_ = true;
+  for (auto& [ctx, busy] : streams_)
+    if (!busy) ctx->TryCancel();
 }
 
 }  // namespace logship::collector

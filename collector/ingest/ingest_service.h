@@ -12,6 +12,8 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "collector/collector_config.h"
@@ -29,7 +31,19 @@ class IngestService final : public logship::v1::Ingest::Service {
 
   uint64_t records_received() const { return records_received_.load(); }
 
+  // Graceful stop, before Server::Shutdown: streams waiting for their next frame end now;
+  // a stream in the middle of a frame finishes it (sink write and ack) and then ends.
+  // Any thread.
+  void Drain();
+
  private:
+  // Returns false when draining: the stream must end instead of reading another frame.
+  bool MarkIdle(grpc::ServerContext* ctx);
+  void MarkBusy(grpc::ServerContext* ctx);
+
+  std::mutex mu_;
+  bool draining_ = false;                           // GUARDED_BY(mu_)
+  std::map<grpc::ServerContext*, bool> streams_;    // GUARDED_BY(mu_): context → busy
   const Limits limits_;
   const std::vector<Sink*> sinks_;
   std::atomic<uint64_t> records_received_{0};

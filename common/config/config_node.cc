@@ -1,5 +1,6 @@
 #include "common/config/config_node.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -31,6 +32,21 @@ std::string ExpandEnv(const std::string& in, const ConfigNode& at) {
     }
   }
   return out;
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
 }
 
 ConfigNode Root(const YAML::Node& root, const std::string& name) {
@@ -129,7 +145,15 @@ ConfigNode ConfigMap::Optional(const std::string& key) {
 
 ConfigNode ConfigMap::Require(const std::string& key) {
   ConfigNode n = Optional(key);
-  if (!Has(key)) node_.Fail("missing required key \"" + key + "\"");
+  if (!Has(key)) {
+    // A near miss is far more likely a typo than an omission: point at it.
+    for (const auto& kv : node_.raw()) {
+      const std::string other = kv.first.Scalar();
+      if (!read_.count(other) && EditDistance(other, key) <= 2)
+        ConfigNode(kv.first, node_.file(), node_.path()).Fail("unknown key \"" + other + "\" (did you mean \"" + key + "\"?)");
+    }
+    node_.Fail("missing required key \"" + key + "\"");
+  }
   if (n.IsNull()) n.Fail("must not be empty");
   return n;
 }
