@@ -12,6 +12,7 @@
 #include "agent/pipeline.h"
 #include "agent/shipper/shipper.h"
 #include "agent/sources/file/file_source.h"
+#include "agent/sources/journald/journald_source.h"
 #include "agent/spool/spool.h"
 #include "common/file_util.h"
 #include "common/log.h"
@@ -112,13 +113,29 @@ int RunAgent(const AgentConfig& config) {
     std::vector<std::unique_ptr<Source>> sources;
     for (const auto& fc : config.file_sources)
       sources.push_back(std::make_unique<FileSource>(&loop, fc, config.agent_id, checkpoints));
+    for (const auto& jc : config.journald_sources)
+      sources.push_back(std::make_unique<JournaldSource>(&loop, jc, config.agent_id, checkpoints));
     std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals;
     LoopState state{&pipeline, &sources, &signals};
 
     pipeline.Start();
+    bool started = true;
     for (auto& src : sources) {
       pipeline.AddSource(src.get());
-      if (Status s = src->Start(pipeline); !s.ok()) LogError(kComponent, "source failed to start: " + s.message());
+      if (Status s = src->Start(pipeline); !s.ok()) {
+        LogError(kComponent, "source failed to start: " + s.message());
+        started = false;
+      }
+    }
+    if (!started) {
+      for (auto& src : sources) src->Stop();
+      pipeline.Stop();
+      uv_run(&loop, UV_RUN_DEFAULT);
+      sources.clear();
+      uv_run(&loop, UV_RUN_DEFAULT);
+      uv_loop_close(&loop);
+      shipper.Stop();
+      return 1;
     }
     for (int sig : {SIGINT, SIGTERM}) {
       auto h = std::make_unique<UvHandle<uv_signal_t>>();

@@ -35,6 +35,29 @@ FileSourceConfig ParseFileSource(ConfigMap& m) {
   return f;
 }
 
+JournaldSourceConfig ParseJournaldSource(ConfigMap& m) {
+  JournaldSourceConfig j;
+  j.directory = m.String("directory", "");
+  if (!j.directory.empty() && j.directory[0] != '/') m.Require("directory").Fail("must be an absolute path");
+  if (auto n = m.Optional("units"); !n.IsNull()) j.units = n.AsStringList();
+  if (auto n = m.Optional("priorities"); !n.IsNull()) {
+    static const std::vector<std::string> kNames = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
+    for (const auto& item : n.AsSequence()) {
+      const std::string v = item.AsString();
+      int p = -1;
+      for (size_t i = 0; i < kNames.size(); ++i)
+        if (v == kNames[i] || v == std::to_string(i)) p = static_cast<int>(i);
+      if (p < 0) item.Fail("priority must be 0..7 or one of emerg, alert, crit, err, warning, notice, info, debug");
+      j.priorities.push_back(p);
+    }
+  }
+  j.start_at_beginning = m.Enum("start_at", {"end", "beginning"}, 0) == 1;
+  j.poll_interval = Ms(m, "poll_interval", j.poll_interval, milliseconds(50), milliseconds(60000));
+  if (auto n = m.Optional("attributes"); !n.IsNull()) j.attributes = n.AsStringMap();
+  m.Finish();
+  return j;
+}
+
 std::string HostName() {
   char buf[HOST_NAME_MAX + 1] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
@@ -55,12 +78,12 @@ AgentConfig Parse(const ConfigNode& root) {
     if (type == "file") {
       c.file_sources.push_back(ParseFileSource(sm));
     } else if (type == "journald") {
-      sm.Require("type").Fail("the journald source is not available in this version yet");
+      c.journald_sources.push_back(ParseJournaldSource(sm));
     } else {
       sm.Require("type").Fail("unknown source type \"" + type + "\" (expected file or journald)");
     }
   }
-  if (c.file_sources.empty()) m.Require("sources").Fail("needs at least one source");
+  if (c.file_sources.empty() && c.journald_sources.empty()) m.Require("sources").Fail("needs at least one source");
 
   if (auto n = m.Optional("batch"); !n.IsNull()) {
     ConfigMap b(n);
@@ -101,6 +124,14 @@ AgentConfig Parse(const ConfigNode& root) {
 }
 
 }  // namespace
+
+std::string JournaldSourceConfig::Key() const {
+  std::string k = "journald:" + (directory.empty() ? std::string("system") : directory) + "|units=";
+  for (const auto& u : units) k += u + ",";
+  k += "|priorities=";
+  for (int p : priorities) k += std::to_string(p) + ",";
+  return k;
+}
 
 AgentConfig LoadAgentConfig(const std::string& path) { return Parse(LoadYamlFile(path)); }
 

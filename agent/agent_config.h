@@ -22,6 +22,18 @@ struct FileSourceConfig {
   Attributes attributes;
 };
 
+struct JournaldSourceConfig {
+  std::string directory;                         // empty: the system journal
+  std::vector<std::string> units;                // _SYSTEMD_UNIT filter (any of)
+  std::vector<int> priorities;                   // PRIORITY filter (any of), 0..7
+  bool start_at_beginning = false;               // when there is no checkpoint
+  std::chrono::milliseconds poll_interval{1000}; // fallback wake-up behind inotify
+  Attributes attributes;
+
+  // Checkpoint key: sources with different journals or filters keep separate cursors.
+  std::string Key() const;
+};
+
 struct BatchConfig {
   uint32_t max_records = 2000;
   uint64_t max_bytes = 1ull << 20;
@@ -41,6 +53,7 @@ struct AgentConfig {
   std::string host;                             // the host name
   std::string data_dir = "/var/lib/logship";
   std::vector<FileSourceConfig> file_sources;
+  std::vector<JournaldSourceConfig> journald_sources;
   BatchConfig batch;
   int compression_level = 1;
   spool::SpoolOptions spool;                    // dir = <data_dir>/spool

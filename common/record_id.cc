@@ -11,6 +11,16 @@ void PutU64(std::string& s, uint64_t v) {
   for (int i = 0; i < 8; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+RecordId IdFromKey(const std::string& key) {
+  const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
+  RecordId id;
+  for (int i = 0; i < 8; ++i) {
+    id.bytes[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
+    id.bytes[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
+  }
+  return id;
+}
+
 }  // namespace
 
 std::string RecordId::ToUuid() const {
@@ -42,13 +52,18 @@ RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos) {
   PutU64(key, pos.inode);
   PutU64(key, pos.fingerprint);
   PutU64(key, pos.offset);
-  const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
-  RecordId id;
-  for (int i = 0; i < 8; ++i) {
-    id.bytes[i] = static_cast<uint8_t>(h.high64 >> (56 - 8 * i));
-    id.bytes[8 + i] = static_cast<uint8_t>(h.low64 >> (56 - 8 * i));
-  }
-  return id;
+  return IdFromKey(key);
+}
+
+RecordId JournalRecordId(std::string_view agent_id, std::string_view cursor) {
+  std::string key;
+  key.reserve(agent_id.size() + cursor.size() + 32);
+  key.append("logship.journal.v1");
+  PutU64(key, agent_id.size());
+  key.append(agent_id);
+  PutU64(key, cursor.size());
+  key.append(cursor);
+  return IdFromKey(key);
 }
 
 }  // namespace logship

@@ -29,5 +29,7 @@ struct FilePosition {
 };
 
 RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos);
+// A journal entry is named by its cursor, stable across re-reads of the same journal files.
+RecordId JournalRecordId(std::string_view agent_id, std::string_view cursor);
 
 }  // namespace logship

@@ -47,6 +47,7 @@ class Batcher {
   uint64_t approx_bytes_ = 0;
   std::unordered_map<uint64_t, uint32_t> source_index_;  // source_id → index in batch_.sources
   std::map<std::pair<uint64_t, uint64_t>, v1::FileCheckpoint> positions_;
+  std::map<std::string, std::string, std::less<>> cursors_;  // journal key → cursor
   std::string serialized_;
 };
 

@@ -16,12 +16,23 @@ Status CheckpointStore::Load() {
 
 void CheckpointStore::Apply(const v1::Checkpoints& delta) {
   for (const auto& f : delta.files()) files_[{f.device(), f.inode()}] = f;
+  for (const auto& j : delta.journals()) journals_[j.key()] = j.cursor();
+}
+
+const std::string* CheckpointStore::FindJournal(const std::string& key) const {
+  auto it = journals_.find(key);
+  return it == journals_.end() ? nullptr : &it->second;
 }
 
 Status CheckpointStore::Save(uint64_t spool_sequence, bool sync) {
   v1::Checkpoints all;
   all.set_spool_sequence(spool_sequence);
   for (const auto& [key, f] : files_) *all.add_files() = f;
+  for (const auto& [key, cursor] : journals_) {
+    auto* j = all.add_journals();
+    j->set_key(key);
+    j->set_cursor(cursor);
+  }
   Status s = WriteFileAtomically(path_, all.SerializeAsString(), sync);
   if (s.ok()) spool_sequence_ = spool_sequence;
   return s;

@@ -27,12 +27,15 @@ class CheckpointStore {
   uint64_t spool_sequence() const { return spool_sequence_; }
   // The checkpoint of the file with this on-disk identity, if any.
   const v1::FileCheckpoint* FindFile(uint64_t device, uint64_t inode) const;
-  size_t size() const { return files_.size(); }
+  // The cursor a journald source stopped at, or nullptr.
+  const std::string* FindJournal(const std::string& key) const;
+  size_t size() const { return files_.size() + journals_.size(); }
 
  private:
   std::string path_;
   uint64_t spool_sequence_ = 0;
   std::map<std::pair<uint64_t, uint64_t>, v1::FileCheckpoint> files_;  // by (device, inode)
+  std::map<std::string, std::string> journals_;                        // key → cursor
 };
 
 }  // namespace logship::agent

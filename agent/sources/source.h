@@ -17,17 +17,32 @@ namespace logship::agent {
 
 using Attributes = std::vector<std::pair<std::string, std::string>>;
 
-// One line (or line part) as a source produced it. Views are valid only during Emit().
+// A record attribute as a source produced it (views, like everything in LineRecord).
+struct AttributeView {
+  std::string_view key;
+  std::string_view value;
+};
+
+// One line (or line part, or journal entry) as a source produced it. Views are valid only
+// during Emit().
 struct LineRecord {
-  uint64_t source_id = 0;             // unique per open input for the life of the process
-  std::string_view source_name;       // file path
-  const Attributes* attributes = nullptr;
+  uint64_t source_id = 0;             // same id ⇔ same source_name and attributes
+  std::string_view source_name;       // file path, or journal unit / identifier
+  const Attributes* attributes = nullptr;             // per-source attributes
+  const std::vector<AttributeView>* record_attributes = nullptr;  // per-record, optional
   std::string_view body;
   RecordId id;
+  int64_t time_unix_nano = 0;         // event time; 0 = not known
   int64_t observed_unix_nano = 0;
+  int32_t severity = 0;               // OpenTelemetry severity number; 0 = unknown
   uint32_t flags = 0;                 // logship.v1.LogRecord.Flags
-  // Where the source stands once this record is spooled (file identity + next offset).
+
+  // Where the source stands once this record is spooled: a file position …
+  enum class Position { kFile, kJournal } position = Position::kFile;
   FilePosition next_position;
+  // … or a journal cursor (the last entry consumed), keyed by the journal source's key.
+  std::string_view journal_key;
+  std::string_view journal_cursor;
 };
 
 class Emitter {
