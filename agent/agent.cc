@@ -11,10 +11,13 @@
 #include "agent/checkpoint/checkpoint_store.h"
 #include "agent/pipeline.h"
 #include "agent/shipper/shipper.h"
+#include "agent/sources/counting_emitter.h"
 #include "agent/sources/file/file_source.h"
 #include "agent/sources/journald/journald_source.h"
 #include "agent/spool/spool.h"
 #include "common/file_util.h"
+#include "common/http/http_server.h"
+#include "common/metrics/registry.h"
 #include "common/log.h"
 
 namespace logship::agent {
@@ -51,6 +54,28 @@ Result<std::string> ReadToken(const std::string& path) {
 }
 
 // Replays checkpoint deltas of frames spooled after the checkpoint file was last written.
+// Metrics that read the long-lived parts; registered once, rendered on the HTTP thread.
+void RegisterAgentMetrics(metrics::Registry& r, spool::Spool& spool, Shipper& shipper, Pipeline& pipeline) {
+  r.AddCallback("logship_agent_spool_bytes", "Bytes of spool files on disk.", {},
+                [&spool] { return static_cast<double>(spool.Bytes()); });
+  r.AddCallback("logship_agent_spool_frames", "Spooled batches not yet acknowledged.", {},
+                [&spool] { return static_cast<double>(spool.UnackedFrames()); });
+  r.AddCallback("logship_agent_spool_corrupt_frames_total", "Damaged spool frames skipped at start-up.", {},
+                [&spool] { return static_cast<double>(spool.recovery().corrupt_frames); });
+  r.AddCallback("logship_agent_batches_sent_total", "Batches written to a collector stream.", {},
+                [&shipper] { return static_cast<double>(shipper.batches_sent()); });
+  r.AddCallback("logship_agent_batches_acked_total", "Batches acknowledged by a collector.", {},
+                [&shipper] { return static_cast<double>(shipper.batches_acked()); });
+  r.AddCallback("logship_agent_batches_retried_total", "Batches a collector asked to retry.", {},
+                [&shipper] { return static_cast<double>(shipper.batches_retried()); });
+  r.AddCallback("logship_agent_batches_dead_lettered_total", "Batches a collector rejected, kept in dead-letter/.",
+                {}, [&shipper] { return static_cast<double>(shipper.batches_dead_lettered()); });
+  r.AddCallback("logship_agent_records_spooled_total", "Records written to the spool.", {},
+                [&pipeline] { return static_cast<double>(pipeline.records_spooled()); });
+  r.AddCallback("logship_agent_sources_paused", "1 while sources are paused because the spool is full.", {},
+                [&pipeline] { return pipeline.blocked() ? 1.0 : 0.0; });
+}
+
 Status RecoverCheckpoints(spool::Spool& spool, CheckpointStore& checkpoints, bool sync) {
   if (Status s = checkpoints.Load(); !s.ok()) return s;
   const uint64_t covered = checkpoints.spool_sequence();
@@ -110,24 +135,50 @@ int RunAgent(const AgentConfig& config) {
   uv_loop_init(&loop);
   {
     Pipeline pipeline(&loop, config, **spool, checkpoints);
+    metrics::Registry registry;
+    RegisterAgentMetrics(registry, **spool, shipper, pipeline);
+    const std::string read_help = "Records read by a source.";
     std::vector<std::unique_ptr<Source>> sources;
-    for (const auto& fc : config.file_sources)
+    std::vector<std::unique_ptr<CountingEmitter>> emitters;
+    for (const auto& fc : config.file_sources) {
       sources.push_back(std::make_unique<FileSource>(&loop, fc, config.agent_id, checkpoints));
-    for (const auto& jc : config.journald_sources)
-      sources.push_back(std::make_unique<JournaldSource>(&loop, jc, config.agent_id, checkpoints));
+      emitters.push_back(std::make_unique<CountingEmitter>(
+          pipeline, registry.GetCounter("logship_agent_records_read_total", read_help, {{"source", fc.name}})));
+    }
+    for (const auto& jc : config.journald_sources) {
+      auto js = std::make_unique<JournaldSource>(&loop, jc, config.agent_id, checkpoints);
+      registry.AddCallback("logship_agent_journald_cursor_gaps_total",
+                           "Times a checkpointed journal cursor was gone and reading restarted at the oldest entry.",
+                           {{"source", jc.name}}, [p = js.get()] { return static_cast<double>(p->cursor_gaps()); });
+      sources.push_back(std::move(js));
+      emitters.push_back(std::make_unique<CountingEmitter>(
+          pipeline, registry.GetCounter("logship_agent_records_read_total", read_help, {{"source", jc.name}})));
+    }
+    http::HttpServer http;
+    http.Handle("/metrics", [&registry] {
+      return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", registry.Render()};
+    });
+    http.Handle("/healthz", [] { return http::Response{200, "text/plain; charset=utf-8", "ok\n"}; });
+    if (!config.http_listen.empty()) {
+      if (Status s = http.Start(config.http_listen); !s.ok())
+        LogError(kComponent, s.message() + " (metrics unavailable; shipping continues)");
+      else
+        LogInfo(kComponent, "metrics on http://" + config.http_listen + "/metrics");
+    }
     std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals;
     LoopState state{&pipeline, &sources, &signals};
 
     pipeline.Start();
     bool started = true;
-    for (auto& src : sources) {
-      pipeline.AddSource(src.get());
-      if (Status s = src->Start(pipeline); !s.ok()) {
+    for (size_t i = 0; i < sources.size(); ++i) {
+      pipeline.AddSource(sources[i].get());
+      if (Status s = sources[i]->Start(*emitters[i]); !s.ok()) {
         LogError(kComponent, "source failed to start: " + s.message());
         started = false;
       }
     }
     if (!started) {
+      http.Stop();
       for (auto& src : sources) src->Stop();
       pipeline.Stop();
       uv_run(&loop, UV_RUN_DEFAULT);
@@ -147,6 +198,7 @@ int RunAgent(const AgentConfig& config) {
     }
     LogInfo(kComponent, "agent " + config.agent_id + " started; shipping to " + config.collector.endpoints.front());
     uv_run(&loop, UV_RUN_DEFAULT);
+    http.Stop();  // its handlers read the sources and the pipeline
     sources.clear();
   }
   uv_run(&loop, UV_RUN_DEFAULT);  // lets close callbacks of destroyed handles run

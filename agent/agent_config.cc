@@ -20,6 +20,7 @@ milliseconds Ms(ConfigMap& m, const std::string& key, milliseconds def, millisec
 
 FileSourceConfig ParseFileSource(ConfigMap& m) {
   FileSourceConfig f;
+  f.name = m.String("name", "");
   f.include = m.Require("include").AsStringList();
   if (f.include.empty()) m.Require("include").Fail("needs at least one glob pattern");
   for (const auto& p : f.include) {
@@ -37,6 +38,7 @@ FileSourceConfig ParseFileSource(ConfigMap& m) {
 
 JournaldSourceConfig ParseJournaldSource(ConfigMap& m) {
   JournaldSourceConfig j;
+  j.name = m.String("name", "");
   j.directory = m.String("directory", "");
   if (!j.directory.empty() && j.directory[0] != '/') m.Require("directory").Fail("must be an absolute path");
   if (auto n = m.Optional("units"); !n.IsNull()) j.units = n.AsStringList();
@@ -72,13 +74,17 @@ AgentConfig Parse(const ConfigNode& root) {
   if (c.agent_id.empty() || c.agent_id.size() > 255) m.Require("agent_id").Fail("must be 1 to 255 characters");
   c.data_dir = m.String("data_dir", c.data_dir);
 
+  size_t index = 0;
   for (const auto& s : m.Require("sources").AsSequence()) {
     ConfigMap sm(s);
     const std::string type = sm.Require("type").AsString();
+    const std::string default_name = type + "-" + std::to_string(index++);
     if (type == "file") {
       c.file_sources.push_back(ParseFileSource(sm));
+      if (c.file_sources.back().name.empty()) c.file_sources.back().name = default_name;
     } else if (type == "journald") {
       c.journald_sources.push_back(ParseJournaldSource(sm));
+      if (c.journald_sources.back().name.empty()) c.journald_sources.back().name = default_name;
     } else {
       sm.Require("type").Fail("unknown source type \"" + type + "\" (expected file or journald)");
     }
@@ -118,6 +124,13 @@ AgentConfig Parse(const ConfigNode& root) {
     c.collector.backoff_min = Ms(cc, "backoff_min", c.collector.backoff_min, milliseconds(1), milliseconds(60000));
     c.collector.backoff_max = Ms(cc, "backoff_max", c.collector.backoff_max, c.collector.backoff_min, milliseconds(3600000));
     cc.Finish();
+  }
+  if (auto n = m.Optional("http"); !n.IsNull()) {
+    ConfigMap h(n);
+    c.http_listen = h.String("listen", c.http_listen);
+    if (!c.http_listen.empty() && c.http_listen.find(':') == std::string::npos)
+      h.Require("listen").Fail("expected host:port, or \"\" to turn the HTTP server off");
+    h.Finish();
   }
   m.Finish();
   return c;

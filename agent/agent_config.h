@@ -13,6 +13,7 @@
 namespace logship::agent {
 
 struct FileSourceConfig {
+  std::string name;                             // metrics label; default "file-<index>"
   std::vector<std::string> include;             // glob patterns (required)
   std::vector<std::string> exclude;             // fnmatch patterns on the full path or base name
   bool start_at_beginning = false;              // for files present at start-up
@@ -23,6 +24,7 @@ struct FileSourceConfig {
 };
 
 struct JournaldSourceConfig {
+  std::string name;                              // metrics label; default "journald-<index>"
   std::string directory;                         // empty: the system journal
   std::vector<std::string> units;                // _SYSTEMD_UNIT filter (any of)
   std::vector<int> priorities;                   // PRIORITY filter (any of), 0..7
@@ -59,6 +61,7 @@ struct AgentConfig {
   spool::SpoolOptions spool;                    // dir = <data_dir>/spool
   std::chrono::milliseconds fsync_interval{1000};
   CollectorClientConfig collector;
+  std::string http_listen = "127.0.0.1:9741";   // /metrics and /healthz; empty = off
 };
 
 // Throws ConfigError.

@@ -120,6 +120,7 @@ bool Pipeline::Flush() {
 }
 
 void Pipeline::SetSourcesPaused(bool paused) {
+  blocked_ = paused;
   if (paused == sources_paused_ && paused) return;
   sources_paused_ = paused;
   for (auto* s : sources_) {

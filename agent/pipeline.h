@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <vector>
@@ -36,7 +37,9 @@ class Pipeline final : public Emitter {
   void Emit(const LineRecord& record) override;
   bool Accepting() const override { return !held_.has_value(); }
 
-  uint64_t records_spooled() const { return records_spooled_; }
+  // Any thread (metrics).
+  uint64_t records_spooled() const { return records_spooled_.load(); }
+  bool blocked() const { return blocked_.load(); }
 
  private:
   void SealCurrent();
@@ -52,7 +55,8 @@ class Pipeline final : public Emitter {
   std::optional<SealedBatch> held_;     // sealed but not yet in the spool
   bool sources_paused_ = false;
   bool warned_full_ = false;
-  uint64_t records_spooled_ = 0;
+  std::atomic<uint64_t> records_spooled_{0};
+  std::atomic<bool> blocked_{false};
   UvHandle<uv_timer_t> linger_timer_;
   UvHandle<uv_timer_t> retry_timer_;
   UvHandle<uv_timer_t> fsync_timer_;

@@ -11,7 +11,9 @@
 #include "collector/ingest/ingest_service.h"
 #include "collector/sinks/blackhole/blackhole_sink.h"
 #include "collector/sinks/postgres/postgres_sink.h"
+#include "common/http/http_server.h"
 #include "common/log.h"
+#include "common/metrics/registry.h"
 
 namespace logship::collector {
 namespace {
@@ -39,7 +41,8 @@ int RunCollector(const CollectorConfig& config) {
   std::vector<Sink*> sink_ptrs;
   for (auto& s : sinks) sink_ptrs.push_back(s.get());
 
-  IngestService ingest(config.limits, sink_ptrs);
+  metrics::Registry registry;
+  IngestService ingest(config.limits, sink_ptrs, registry);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -56,6 +59,18 @@ int RunCollector(const CollectorConfig& config) {
   health->SetServingStatus(logship::v1::Ingest::service_full_name(), true);
   LogInfo(kComponent, "listening on " + config.listen + " (gRPC: Ingest, Health)");
 
+  http::HttpServer http;
+  http.Handle("/metrics", [&registry] {
+    return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", registry.Render()};
+  });
+  http.Handle("/healthz", [] { return http::Response{200, "text/plain; charset=utf-8", "ok\n"}; });
+  if (!config.http_listen.empty()) {
+    if (Status s = http.Start(config.http_listen); !s.ok())
+      LogError(kComponent, s.message() + " (metrics unavailable; ingest continues)");
+    else
+      LogInfo(kComponent, "metrics on http://" + config.http_listen + "/metrics");
+  }
+
   int sig = 0;
   sigwait(&stop_signals, &sig);
   LogInfo(kComponent, "stopping (signal " + std::to_string(sig) + "); finishing in-flight batches");
@@ -63,6 +78,7 @@ int RunCollector(const CollectorConfig& config) {
   ingest.Drain();
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   server->Wait();
+  http.Stop();
   LogInfo(kComponent, "stopped; " + std::to_string(ingest.records_received()) + " records received");
   return 0;
 }

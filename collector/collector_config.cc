@@ -44,6 +44,13 @@ CollectorConfig Parse(const ConfigNode& root) {
   }
   sinks.Finish();
   if (!c.postgres && !c.blackhole) m.Require("sinks").Fail("configure at least one sink (postgres or blackhole)");
+  if (auto n = m.Optional("http"); !n.IsNull()) {
+    ConfigMap h(n);
+    c.http_listen = h.String("listen", c.http_listen);
+    if (!c.http_listen.empty() && c.http_listen.find(':') == std::string::npos)
+      h.Require("listen").Fail("expected host:port, or \"\" to turn the HTTP server off");
+    h.Finish();
+  }
   m.Finish();
   return c;
 }

@@ -26,6 +26,7 @@ struct CollectorConfig {
   Limits limits;
   std::optional<PostgresConfig> postgres;
   bool blackhole = false;
+  std::string http_listen = "0.0.0.0:9740";  // /metrics and /healthz; empty = off
 };
 
 CollectorConfig LoadCollectorConfig(const std::string& path);

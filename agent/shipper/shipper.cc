@@ -185,6 +185,7 @@ bool Shipper::DeadLetter(uint64_t sequence, const std::string& reason) {
   Status s = WriteFileAtomically(base + ".zst", frame->payload, true);
   if (s.ok()) s = WriteFileAtomically(base + ".reason", reason + "\n", true);
   if (!s.ok()) LogError(kComponent, "cannot write dead letter (the batch stays spooled): " + s.message());
+  if (s.ok()) ++batches_dead_lettered_;
   return s.ok();
 }
 

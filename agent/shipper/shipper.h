@@ -39,6 +39,7 @@ class Shipper {
   uint64_t batches_sent() const { return batches_sent_.load(); }
   uint64_t batches_acked() const { return batches_acked_.load(); }
   uint64_t batches_retried() const { return batches_retried_.load(); }
+  uint64_t batches_dead_lettered() const { return batches_dead_lettered_.load(); }
 
  private:
   enum class StreamEnd { kStopped, kFailed, kAcksFlowed };
@@ -61,7 +62,7 @@ class Shipper {
   std::mutex sleep_mu_;
   std::condition_variable sleep_cv_;
 
-  std::atomic<uint64_t> batches_sent_{0}, batches_acked_{0}, batches_retried_{0};
+  std::atomic<uint64_t> batches_sent_{0}, batches_acked_{0}, batches_retried_{0}, batches_dead_lettered_{0};
 };
 
 }  // namespace logship::agent

@@ -1,11 +1,38 @@
 #include "collector/ingest/ingest_service.h"
 
+#include <chrono>
+
 #include "collector/ingest/frame_decoder.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace logship::collector {
 namespace {
 constexpr std::string_view kComponent = "ingest";
+}
+
+IngestService::IngestService(const Limits& limits, std::vector<Sink*> sinks, metrics::Registry& registry)
+    : limits_(limits),
+      sinks_(std::move(sinks)),
+      registry_(registry),
+      frames_rejected_(registry.GetCounter("logship_collector_frames_rejected_total",
+                                           "Frames that could not be decoded or broke a limit.")) {
+  for (Sink* sink : sinks_) {
+    const metrics::Labels l = {{"sink", std::string(sink->name())}};
+    sink_metrics_.push_back(SinkMetrics{
+        &registry.GetCounter("logship_collector_sink_records_total", "Records a sink committed.", l),
+        &registry.GetCounter("logship_collector_sink_errors_total", "Failed batch writes, by sink.", l),
+        &registry.GetHistogram("logship_collector_sink_write_seconds", "Time to commit one batch, by sink.",
+                               metrics::LatencyBuckets(), l),
+        &registry.GetHistogram("logship_collector_end_to_end_lag_seconds",
+                               "From the agent reading a record to the sink committing it.",
+                               metrics::LatencyBuckets(), l)});
+  }
+}
+
+void IngestService::CountReceived(const std::string& agent_id, uint64_t records) {
+  registry_.GetCounter("logship_collector_records_received_total", "Records received, by agent.", {{"agent", agent_id}})
+      .Inc(records);
 }
 
 grpc::Status IngestService::Ship(grpc::ServerContext* context,
@@ -30,6 +57,7 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       const std::string msg = "frame " + std::to_string(frame.sequence()) + " from agent \"" +
                               frame.agent_id().substr(0, 64) + "\": " + s.message();
       LogWarn(kComponent, "rejected " + msg + " (peer " + peer + ")");
+      frames_rejected_.Inc();
       context->AddTrailingMetadata("logship-rejected-sequence", std::to_string(frame.sequence()));
       return grpc::Status(s.code() == Status::Code::kResourceExhausted ? grpc::StatusCode::RESOURCE_EXHAUSTED
                                                                        : grpc::StatusCode::INVALID_ARGUMENT,
@@ -38,13 +66,25 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
     batch.agent_id = frame.agent_id();
     batch.sequence = frame.sequence();
     records_received_ += static_cast<uint64_t>(batch.batch.records_size());
+    CountReceived(batch.agent_id, static_cast<uint64_t>(batch.batch.records_size()));
 
     ack.Clear();
     ack.set_sequence(frame.sequence());
     ack.set_status(logship::v1::BatchAck::OK);
-    for (Sink* sink : sinks_) {
+    for (size_t i = 0; i < sinks_.size(); ++i) {
+      Sink* sink = sinks_[i];
+      const SinkMetrics& m = sink_metrics_[i];
+      const auto start = std::chrono::steady_clock::now();
       WriteResult r = sink->Write(batch);
-      if (r.outcome == WriteOutcome::kOk) continue;
+      m.write_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      if (r.outcome == WriteOutcome::kOk) {
+        m.records->Inc(static_cast<uint64_t>(batch.batch.records_size()));
+        const int64_t now = UnixNanosNow();
+        for (const auto& rec : batch.batch.records())
+          m.lag_seconds->Observe(static_cast<double>(now - static_cast<int64_t>(rec.observed_time_unix_nano())) / 1e9);
+        continue;
+      }
+      m.errors->Inc();
       ack.set_status(r.outcome == WriteOutcome::kRetry ? logship::v1::BatchAck::RETRY
                                                        : logship::v1::BatchAck::REJECTED);
       ack.set_reason(std::string(sink->name()) + ": " + r.reason);

@@ -18,13 +18,15 @@
 
 #include "collector/collector_config.h"
 #include "collector/sinks/sink.h"
+#include "common/metrics/registry.h"
 #include "logship/v1/ingest.grpc.pb.h"
 
 namespace logship::collector {
 
 class IngestService final : public logship::v1::Ingest::Service {
  public:
-  IngestService(const Limits& limits, std::vector<Sink*> sinks) : limits_(limits), sinks_(std::move(sinks)) {}
+  // `registry` must outlive the service.
+  IngestService(const Limits& limits, std::vector<Sink*> sinks, metrics::Registry& registry);
 
   grpc::Status Ship(grpc::ServerContext* context,
                     grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) override;
@@ -44,8 +46,19 @@ class IngestService final : public logship::v1::Ingest::Service {
   std::mutex mu_;
   bool draining_ = false;                           // GUARDED_BY(mu_)
   std::map<grpc::ServerContext*, bool> streams_;    // GUARDED_BY(mu_): context → busy
+  struct SinkMetrics {
+    metrics::Counter* records;
+    metrics::Counter* errors;
+    metrics::Histogram* write_seconds;
+    metrics::Histogram* lag_seconds;
+  };
+  void CountReceived(const std::string& agent_id, uint64_t records);
+
   const Limits limits_;
   const std::vector<Sink*> sinks_;
+  metrics::Registry& registry_;
+  std::vector<SinkMetrics> sink_metrics_;  // parallel to sinks_
+  metrics::Counter& frames_rejected_;
   std::atomic<uint64_t> records_received_{0};
 };
 

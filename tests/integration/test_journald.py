@@ -14,7 +14,7 @@ import harness
 import journal
 
 
-def write_agent_config(work, port, directory):
+def write_agent_config(work, port, directory, http_port):
     path = work / "agent.yaml"
     path.write_text(
         "agent_id: journal-agent\n"
@@ -29,7 +29,8 @@ def write_agent_config(work, port, directory):
         "collector:\n"
         f"  endpoints: [\"127.0.0.1:{port}\"]\n"
         "  backoff_min: 50ms\n"
-        "  backoff_max: 1s\n")
+        "  backoff_max: 1s\n"
+        f"http: {{listen: 127.0.0.1:{http_port}}}\n")
     return path
 
 
@@ -42,7 +43,8 @@ def main():
         port = harness.free_port()
         collector = common.start_collector(collector_bin, common.write_collector_config(work, port, pg), work)
         common.wait_healthy(collector_bin, port)
-        agent_cfg = write_agent_config(work, port, jdir)
+        http_port = harness.free_port()
+        agent_cfg = write_agent_config(work, port, jdir, http_port)
         journal.write_journal(jdir / "a.journal", 1, 100_000)
         agent = harness.Proc([agent_bin, "--config", agent_cfg], work, name="agent")
         passed = 0
@@ -88,6 +90,10 @@ def main():
             agent = harness.Proc([agent_bin, "--config", agent_cfg], work, name="agent3")
             common.assert_exact(pg, 130_000, 60, "vacuumed cursor")
             assert "is gone" in agent.log_tail(50), agent.log_tail(50)
+            import urllib.request
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
+                metrics = r.read().decode()
+            assert 'logship_agent_journald_cursor_gaps_total{source="journald-0"} 1\n' in metrics, metrics
             passed += 1
             assert agent.terminate() == 0
         except BaseException:

@@ -17,6 +17,7 @@
 #include <systemd/sd-journal.h>
 #include <uv.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,7 +45,8 @@ class JournaldSource final : public Source {
   void Resume() override;
   void Stop() override;
 
-  uint64_t cursor_gaps() const { return cursor_gaps_; }
+  // Any thread (metrics).
+  uint64_t cursor_gaps() const { return cursor_gaps_.load(); }
 
  private:
   struct JournalCloser { void operator()(sd_journal* j) const { sd_journal_close(j); } };
@@ -66,7 +68,7 @@ class JournaldSource final : public Source {
   bool paused_ = false;
   bool stopped_ = false;
   bool ready_ = true;       // entries may be waiting
-  uint64_t cursor_gaps_ = 0;
+  std::atomic<uint64_t> cursor_gaps_{0};
   std::map<std::string, uint64_t, std::less<>> source_ids_;  // source name → LineRecord.source_id
   // Per-entry scratch: copies of the fields, and views of them for the LineRecord.
   std::string scratch_name_, scratch_body_;

@@ -1,0 +1,24 @@
+// Counts the records one source emits (logship_agent_records_read_total{source}) and
+// forwards them. Loop thread only; the counter itself may be read from anywhere.
+#pragma once
+
+#include "agent/sources/source.h"
+#include "common/metrics/registry.h"
+
+namespace logship::agent {
+
+class CountingEmitter final : public Emitter {
+ public:
+  CountingEmitter(Emitter& next, metrics::Counter& read) : next_(next), read_(read) {}
+  void Emit(const LineRecord& record) override {
+    read_.Inc();
+    next_.Emit(record);
+  }
+  bool Accepting() const override { return next_.Accepting(); }
+
+ private:
+  Emitter& next_;
+  metrics::Counter& read_;
+};
+
+}  // namespace logship::agent
