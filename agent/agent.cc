@@ -128,7 +128,12 @@ int RunAgent(const AgentConfig& config) {
     return 1;
   }
 
-  Shipper shipper(config.collector, config.agent_id, *token, **spool, config.data_dir + "/dead-letter");
+  auto credentials = MakeChannelCredentials(config.collector);
+  if (!credentials.ok()) {
+    LogError(kComponent, credentials.status().message());
+    return 1;
+  }
+  Shipper shipper(config.collector, config.agent_id, *token, **spool, config.data_dir + "/dead-letter", *credentials);
   shipper.Start();
 
   uv_loop_t loop;

@@ -120,6 +120,18 @@ AgentConfig Parse(const ConfigNode& root) {
       if (e.find(':') == std::string::npos) cc.Require("endpoints").Fail("expected host:port, got \"" + e + "\"");
     }
     c.collector.token_file = cc.String("token_file", "");
+    if (auto n = cc.Optional("tls"); !n.IsNull()) {
+      ConfigMap t(n);
+      ClientTlsConfig tls;
+      tls.ca_file = t.Require("ca_file").AsString();
+      tls.cert_file = t.String("cert_file", "");
+      tls.key_file = t.String("key_file", "");
+      if (tls.cert_file.empty() != tls.key_file.empty())
+        t.node().Fail("cert_file and key_file go together (both for mTLS, or neither)");
+      tls.server_name = t.String("server_name", "");
+      t.Finish();
+      c.collector.tls = tls;
+    }
     c.collector.max_in_flight = static_cast<uint32_t>(cc.Int("max_in_flight", c.collector.max_in_flight, 1, 1024));
     c.collector.backoff_min = Ms(cc, "backoff_min", c.collector.backoff_min, milliseconds(1), milliseconds(60000));
     c.collector.backoff_max = Ms(cc, "backoff_max", c.collector.backoff_max, c.collector.backoff_min, milliseconds(3600000));

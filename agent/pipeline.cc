@@ -17,7 +17,7 @@ Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spo
       batcher_(config.batch, config.compression_level, config.agent_id, config.host) {}
 
 void Pipeline::Start() {
-  for (auto* t : {&linger_timer_, &retry_timer_, &fsync_timer_}) {
+  for (auto* t : {&linger_timer_, &retry_timer_, &fsync_timer_, &checkpoint_retry_timer_}) {
     uv_timer_init(loop_, t->get());
     t->MarkInitialized();
     t->get()->data = this;
@@ -35,6 +35,8 @@ void Pipeline::Start() {
 }
 
 void Pipeline::Stop() {
+  if (unsaved_sequence_ != 0) SaveCheckpoints(unsaved_sequence_);
+  checkpoint_retry_timer_.Close();
   linger_timer_.Close();
   retry_timer_.Close();
   fsync_timer_.Close();
@@ -102,15 +104,32 @@ bool Pipeline::AppendHeld() {
   records_spooled_ += held_->record_count;
   checkpoints_.Apply(held_->delta);
   held_.reset();
-  // The frame's meta already holds these positions; the file makes recovery cheap and lets
-  // acknowledged segments go.
-  Status s = checkpoints_.Save(*seq, config_.spool.fsync == spool::FsyncPolicy::kBatch);
-  if (s.ok()) {
-    spool_.MarkCheckpointed(*seq);
-  } else {
-    LogWarn(kComponent, "cannot save checkpoints (positions stay in the spool): " + s.message());
-  }
+  SaveCheckpoints(*seq);
   return true;
+}
+
+void Pipeline::SaveCheckpoints(uint64_t sequence) {
+  // The frame's meta already holds these positions; the file makes recovery cheap and lets
+  // acknowledged segments go, so a failure (disk full) only delays that: retry on a timer.
+  Status s = checkpoints_.Save(sequence, config_.spool.fsync == spool::FsyncPolicy::kBatch);
+  if (s.ok()) {
+    spool_.MarkCheckpointed(sequence);
+    if (unsaved_sequence_ != 0) LogInfo(kComponent, "checkpoints saved again");
+    unsaved_sequence_ = 0;
+    uv_timer_stop(checkpoint_retry_timer_.get());
+    return;
+  }
+  if (unsaved_sequence_ == 0) {
+    LogWarn(kComponent, "cannot save checkpoints (positions stay in the spool; retrying): " + s.message());
+    uv_timer_start(
+        checkpoint_retry_timer_.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Pipeline*>(t->data);
+          if (self->unsaved_sequence_ != 0) self->SaveCheckpoints(self->unsaved_sequence_);
+        },
+        500, 500);
+  }
+  unsaved_sequence_ = sequence;
 }
 
 bool Pipeline::Flush() {

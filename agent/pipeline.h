@@ -44,6 +44,7 @@ class Pipeline final : public Emitter {
  private:
   void SealCurrent();
   bool AppendHeld();  // true when the held batch reached the spool
+  void SaveCheckpoints(uint64_t sequence);
   void SetSourcesPaused(bool paused);
 
   uv_loop_t* loop_;
@@ -60,6 +61,8 @@ class Pipeline final : public Emitter {
   UvHandle<uv_timer_t> linger_timer_;
   UvHandle<uv_timer_t> retry_timer_;
   UvHandle<uv_timer_t> fsync_timer_;
+  UvHandle<uv_timer_t> checkpoint_retry_timer_;
+  uint64_t unsaved_sequence_ = 0;        // a checkpoint save failed at this sequence; retried
 };
 
 }  // namespace logship::agent

@@ -11,6 +11,8 @@
 #include "collector/ingest/ingest_service.h"
 #include "collector/sinks/blackhole/blackhole_sink.h"
 #include "collector/sinks/postgres/postgres_sink.h"
+#include "collector/ingest/agent_auth.h"
+#include "common/file_util.h"
 #include "common/http/http_server.h"
 #include "common/log.h"
 #include "common/metrics/registry.h"
@@ -19,6 +21,23 @@ namespace logship::collector {
 namespace {
 constexpr std::string_view kComponent = "collector";
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const ServerTlsConfig& tls) {
+  auto cert = ReadWholeFile(tls.cert_file);
+  if (!cert.ok()) return Status::IoError("tls.cert_file: " + cert.status().message());
+  auto key = ReadWholeFile(tls.key_file);
+  if (!key.ok()) return Status::IoError("tls.key_file: " + key.status().message());
+  grpc::SslServerCredentialsOptions opts(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!tls.client_ca_file.empty()) {
+    auto ca = ReadWholeFile(tls.client_ca_file);
+    if (!ca.ok()) return Status::IoError("tls.client_ca_file: " + ca.status().message());
+    opts.pem_root_certs = *ca;
+    opts.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  opts.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(opts);
+}
+
 }  // namespace
 
 int RunCollector(const CollectorConfig& config) {
@@ -41,12 +60,30 @@ int RunCollector(const CollectorConfig& config) {
   std::vector<Sink*> sink_ptrs;
   for (auto& s : sinks) sink_ptrs.push_back(s.get());
 
+  auto auth = AgentAuth::Load(config.tokens);
+  if (!auth.ok()) {
+    LogError(kComponent, auth.status().message());
+    return 1;
+  }
+  if (!auth->required())
+    LogWarn(kComponent, "NO AUTHENTICATION: auth.tokens is not configured, so any client may send records");
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (config.tls) {
+    auto built = ServerCredentials(*config.tls);
+    if (!built.ok()) {
+      LogError(kComponent, built.status().message());
+      return 1;
+    }
+    creds = *built;
+  } else {
+    LogWarn(kComponent, "TLS is off: batches and tokens cross the network in clear text");
+  }
   metrics::Registry registry;
-  IngestService ingest(config.limits, sink_ptrs, registry);
+  IngestService ingest(config.limits, sink_ptrs, *auth, registry);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.max_frame_bytes + (64 << 10)));
   builder.RegisterService(&ingest);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

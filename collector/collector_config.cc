@@ -17,6 +17,27 @@ CollectorConfig Parse(const ConfigNode& root) {
   ConfigMap m(root);
   c.listen = m.String("listen", c.listen);
   if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
+  if (auto n = m.Optional("tls"); !n.IsNull()) {
+    ConfigMap t(n);
+    ServerTlsConfig tls;
+    tls.cert_file = t.Require("cert_file").AsString();
+    tls.key_file = t.Require("key_file").AsString();
+    tls.client_ca_file = t.String("client_ca_file", "");
+    t.Finish();
+    c.tls = tls;
+  }
+  if (auto n = m.Optional("auth"); !n.IsNull()) {
+    ConfigMap a(n);
+    for (const auto& item : a.Require("tokens").AsSequence()) {
+      ConfigMap t(item);
+      AgentToken tok{t.Require("agent").AsString(), t.Require("token_file").AsString()};
+      for (const auto& other : c.tokens)
+        if (other.agent == tok.agent) t.Require("agent").Fail("agent \"" + tok.agent + "\" has two tokens");
+      c.tokens.push_back(tok);
+      t.Finish();
+    }
+    a.Finish();
+  }
   if (auto n = m.Optional("limits"); !n.IsNull()) {
     ConfigMap l(n);
     c.limits.max_frame_bytes = l.Size("max_frame_bytes", c.limits.max_frame_bytes, 1024, 1ull << 30);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace logship::collector {
 
@@ -21,7 +22,20 @@ struct PostgresConfig {
   uint32_t partitions_ahead_days = 2;
 };
 
+struct ServerTlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  // set: clients must present a certificate signed by it (mTLS)
+};
+
+struct AgentToken {
+  std::string agent;
+  std::string token_file;
+};
+
 struct CollectorConfig {
+  std::optional<ServerTlsConfig> tls;
+  std::vector<AgentToken> tokens;  // empty: no token required (logged loudly)
   std::string listen = "0.0.0.0:4740";
   Limits limits;
   std::optional<PostgresConfig> postgres;

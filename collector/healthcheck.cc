@@ -5,12 +5,30 @@
 #include <chrono>
 #include <iostream>
 
+#include "common/file_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace logship::collector {
 
-int RunHealthcheck(const std::string& address, int timeout_ms) {
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+int RunHealthcheck(const std::string& address, int timeout_ms, const HealthcheckTls& tls) {
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  grpc::ChannelArguments args;
+  if (!tls.ca_file.empty()) {
+    grpc::SslCredentialsOptions opts;
+    for (auto [path, dest] : {std::pair{&tls.ca_file, &opts.pem_root_certs}, std::pair{&tls.cert_file, &opts.pem_cert_chain},
+                              std::pair{&tls.key_file, &opts.pem_private_key}}) {
+      if (path->empty()) continue;
+      auto text = ReadWholeFile(*path);
+      if (!text.ok()) {
+        std::cerr << "healthcheck: cannot read " << *path << "\n";
+        return 1;
+      }
+      *dest = *text;
+    }
+    creds = grpc::SslCredentials(opts);
+    if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+  }
+  auto channel = grpc::CreateCustomChannel(address, creds, args);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));

@@ -22,13 +22,18 @@ int main(int argc, char** argv) {
   CLI::App* health = app.add_subcommand("healthcheck", "probe a collector's gRPC health service; exit 0 when SERVING");
   health->add_option("--address", address, "collector HOST:PORT")->capture_default_str();
   health->add_option("--timeout-ms", timeout_ms, "give up after this long")->capture_default_str();
+  logship::collector::HealthcheckTls tls;
+  health->add_option("--ca-file", tls.ca_file, "use TLS, trusting this CA");
+  health->add_option("--cert-file", tls.cert_file, "client certificate (mTLS)");
+  health->add_option("--key-file", tls.key_file, "client key (mTLS)");
+  health->add_option("--server-name", tls.server_name, "expected name in the server certificate");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (health->parsed()) return logship::collector::RunHealthcheck(address, timeout_ms);
+  if (health->parsed()) return logship::collector::RunHealthcheck(address, timeout_ms, tls);
 
   logship::collector::CollectorConfig config;
   try {

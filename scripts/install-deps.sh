@@ -10,6 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev rapidjson-dev                 # config, command line, JSON
   libxxhash-dev libre2-dev libisal-dev                       # record ids, regex parser, CRC32C
   libmicrohttpd-dev                                          # /metrics and /healthz
+  libssl-dev openssl                                         # token comparison; test certificates
   libsystemd-dev systemd-journal-remote                      # journald source; its tests make journal files
   libpq-dev postgresql postgresql-client                     # PostgreSQL sink and its tests
   doctest-dev                                                # unit tests

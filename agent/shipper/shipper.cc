@@ -13,8 +13,25 @@ constexpr std::string_view kComponent = "shipper";
 constexpr auto kPoll = std::chrono::milliseconds(100);
 }  // namespace
 
+Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const CollectorClientConfig& config) {
+  if (!config.tls) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions opts;
+  auto ca = ReadWholeFile(config.tls->ca_file);
+  if (!ca.ok()) return Status::IoError("collector.tls.ca_file: " + ca.status().message());
+  opts.pem_root_certs = *ca;
+  if (!config.tls->cert_file.empty()) {
+    auto cert = ReadWholeFile(config.tls->cert_file);
+    if (!cert.ok()) return Status::IoError("collector.tls.cert_file: " + cert.status().message());
+    auto key = ReadWholeFile(config.tls->key_file);
+    if (!key.ok()) return Status::IoError("collector.tls.key_file: " + key.status().message());
+    opts.pem_cert_chain = *cert;
+    opts.pem_private_key = *key;
+  }
+  return grpc::SslCredentials(opts);
+}
+
 Shipper::Shipper(const CollectorClientConfig& config, std::string agent_id, std::string token, spool::Spool& spool,
-                 std::string dead_letter_dir)
+                 std::string dead_letter_dir, std::shared_ptr<grpc::ChannelCredentials> credentials)
     : config_(config),
       agent_id_(std::move(agent_id)),
       token_(std::move(token)),
@@ -26,8 +43,9 @@ Shipper::Shipper(const CollectorClientConfig& config, std::string agent_id, std:
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(config_.backoff_min.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(config_.backoff_max.count()));
+  if (config_.tls && !config_.tls->server_name.empty()) args.SetSslTargetNameOverride(config_.tls->server_name);
   for (const auto& endpoint : config_.endpoints)
-    channels_.push_back(grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args));
+    channels_.push_back(grpc::CreateCustomChannel(endpoint, credentials, args));
 }
 
 Shipper::~Shipper() { Stop(); }
@@ -159,7 +177,10 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
     active_ctx_ = nullptr;
   }
   if (stopping_) return StreamEnd::kStopped;
-  if (!st.ok() && st.error_code() != grpc::StatusCode::CANCELLED) {
+  if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED || st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    LogError(kComponent, "collector " + name + " refused this agent: " + st.error_message() +
+                             " — check collector.token_file and agent_id; batches stay spooled");
+  } else if (!st.ok() && st.error_code() != grpc::StatusCode::CANCELLED) {
     LogWarn(kComponent, "stream to " + name + " ended: " + st.error_message() + " (code " +
                             std::to_string(static_cast<int>(st.error_code())) + ")");
     // A frame the collector can never accept is named in the trailers; set it aside.

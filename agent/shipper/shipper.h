@@ -22,13 +22,18 @@
 
 #include "agent/agent_config.h"
 #include "agent/spool/spool.h"
+#include "common/status.h"
 
 namespace logship::agent {
 
+// TLS (or mTLS) channel credentials from the config's files; insecure when tls is unset.
+Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const CollectorClientConfig& config);
+
 class Shipper {
  public:
+  // `credentials` secure every channel (TLS) or not (insecure); see MakeChannelCredentials.
   Shipper(const CollectorClientConfig& config, std::string agent_id, std::string token, spool::Spool& spool,
-          std::string dead_letter_dir);
+          std::string dead_letter_dir, std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~Shipper();
 
   void Start();

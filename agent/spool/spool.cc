@@ -110,12 +110,22 @@ Status Spool::Recover() {
         return Status::FromErrno("truncate " + sp->path, errno);
     }
     sp->size = reader.valid_end();
+    if (sp->last_sequence == 0) {
+      // No frames (e.g. the fresh segment of a run that appended nothing). Remove it now: the
+      // next segment may get the very same name, and reclaiming this entry later would
+      // unlink that file.
+      ::unlink(sp->path.c_str());
+      segments_.pop_back();
+      continue;
+    }
     bytes_ += sp->size;
   }
   recovery_.unacked_frames = unacked_.size();
   next_sequence_ = max_sequence + 1;
   persisted_acked_ = acked;
-  return StartSegment(next_sequence_);
+  // A full disk must not keep the agent from starting: Append retries the segment.
+  if (Status s = StartSegment(next_sequence_); !s.ok()) LogWarn(kComponent, "cannot start a new segment yet: " + s.message());
+  return Status::Ok();
 }
 
 Status Spool::StartSegment(uint64_t first_sequence) {
@@ -151,7 +161,7 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
     return Status::InvalidArgument("frame too large for the spool");
   const uint64_t frame_size = kFrameHeaderSize + r.payload.size() + r.meta.size();
   uint64_t sequence = 0;
-  bool roll = false;
+  bool start_new = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Never refuse when nothing is waiting: a single batch larger than the bound must pass.
@@ -159,10 +169,22 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
       return Status::ResourceExhausted("spool full (" + std::to_string(bytes_) + " of " +
                                        std::to_string(options_.max_bytes) + " bytes)");
     sequence = next_sequence_;
-    const bool active_all_acked = active_->last_sequence != 0 && active_->last_sequence < FirstUnackedLocked();
-    roll = active_->last_sequence != 0 && (active_->size + frame_size > options_.segment_bytes || active_all_acked);
+    if (active_ == nullptr) {
+      start_new = true;  // an earlier StartSegment failed (disk full?): try again
+    } else if (active_->last_sequence != 0) {
+      const bool all_acked = active_->last_sequence < FirstUnackedLocked();
+      start_new = all_acked || active_->size + frame_size > options_.segment_bytes;
+      if (all_acked && active_->last_sequence <= checkpointed_) {
+        // Nothing in it is needed any more: free its space before asking for more (a full
+        // disk may have no room for a new segment otherwise).
+        ::unlink(active_->path.c_str());
+        bytes_ -= active_->size;
+        segments_.pop_back();
+        active_ = nullptr;
+      }
+    }
   }
-  if (roll) {
+  if (start_new) {
     if (Status s = StartSegment(sequence); !s.ok()) return s;
   }
   FrameHeader h;
@@ -199,6 +221,7 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
 }
 
 Status Spool::Sync() {
+  if (active_ == nullptr) return Status::Ok();
   if (::fdatasync(active_->fd.get()) != 0) return Status::FromErrno("fdatasync " + active_->path, errno);
   return Status::Ok();
 }
@@ -282,7 +305,7 @@ void Spool::PersistAckedLocked() {
 void Spool::DeleteReclaimableSegmentsLocked() {
   const uint64_t first_unacked = FirstUnackedLocked();
   bool persisted = false;
-  while (segments_.size() > 1 && &segments_.front() != active_) {
+  while (!segments_.empty() && &segments_.front() != active_) {
     Segment& seg = segments_.front();
     const bool reclaimable =
         seg.last_sequence == 0 || (seg.last_sequence < first_unacked && seg.last_sequence <= checkpointed_);

@@ -132,7 +132,9 @@ class Spool {
   uint64_t checkpointed_ = 0;            // GUARDED_BY(mu_)
   uint64_t bytes_ = 0;                   // GUARDED_BY(mu_)
   uint64_t persisted_acked_ = 0;         // GUARDED_BY(mu_)
-  Segment* active_ = nullptr;            // written by the writer thread only; never deleted
+  // The segment appends go to; written by the writer thread only, and only the writer
+  // deletes it (when recycling it in Append). Null after a failed StartSegment.
+  Segment* active_ = nullptr;
   std::string scratch_;                  // writer thread only
 };
 

@@ -11,10 +11,14 @@ namespace {
 constexpr std::string_view kComponent = "ingest";
 }
 
-IngestService::IngestService(const Limits& limits, std::vector<Sink*> sinks, metrics::Registry& registry)
+IngestService::IngestService(const Limits& limits, std::vector<Sink*> sinks, const AgentAuth& auth,
+                             metrics::Registry& registry)
     : limits_(limits),
       sinks_(std::move(sinks)),
+      auth_(auth),
       registry_(registry),
+      auth_failures_(registry.GetCounter("logship_collector_auth_failures_total",
+                                         "Streams refused for a missing or wrong token, or a foreign agent id.")),
       frames_rejected_(registry.GetCounter("logship_collector_frames_rejected_total",
                                            "Frames that could not be decoded or broke a limit.")) {
   for (Sink* sink : sinks_) {
@@ -50,8 +54,30 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       self->streams_.erase(ctx);
     }
   } unregister{this, context};
+
+  std::string authenticated;
+  if (auth_.required()) {
+    const auto& md = context->client_metadata();
+    auto it = md.find("authorization");
+    std::optional<std::string> agent;
+    if (it != md.end()) agent = auth_.Authenticate(std::string_view(it->second.data(), it->second.size()));
+    if (!agent) {
+      auth_failures_.Inc();
+      const char* why = it == md.end() ? "no bearer token" : "an unknown bearer token";
+      LogWarn(kComponent, std::string("refused a stream with ") + why + " from " + peer);
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string("refused: ") + why);
+    }
+    authenticated = *agent;
+  }
   while (MarkIdle(context) && stream->Read(&frame)) {
     MarkBusy(context);
+    if (!authenticated.empty() && frame.agent_id() != authenticated) {
+      auth_failures_.Inc();
+      const std::string msg = "the token belongs to agent \"" + authenticated + "\" but the frame claims \"" +
+                              frame.agent_id().substr(0, 64) + "\"";
+      LogWarn(kComponent, "refused a stream from " + peer + ": " + msg);
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, msg);
+    }
     Status s = decoder.Decode(frame, &batch.batch);
     if (!s.ok()) {
       const std::string msg = "frame " + std::to_string(frame.sequence()) + " from agent \"" +

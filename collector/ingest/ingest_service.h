@@ -5,6 +5,10 @@
 // stream are handled in order on that thread. The sinks must be thread-safe and outlive
 // the service.
 //
+// Authentication: when tokens are configured, a stream must carry "authorization: Bearer
+// <token>" (else UNAUTHENTICATED, checked once per stream), and every frame's agent_id must
+// be the token's agent (else PERMISSION_DENIED). Nothing is checked per record.
+//
 // Outcomes per frame: OK ack; RETRY ack when a sink could not store it now; a frame that
 // cannot be decoded ends the stream with INVALID_ARGUMENT (RESOURCE_EXHAUSTED for a limit)
 // and names its sequence in the trailer "logship-rejected-sequence", so the agent sets
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "collector/collector_config.h"
+#include "collector/ingest/agent_auth.h"
 #include "collector/sinks/sink.h"
 #include "common/metrics/registry.h"
 #include "logship/v1/ingest.grpc.pb.h"
@@ -25,8 +30,8 @@ namespace logship::collector {
 
 class IngestService final : public logship::v1::Ingest::Service {
  public:
-  // `registry` must outlive the service.
-  IngestService(const Limits& limits, std::vector<Sink*> sinks, metrics::Registry& registry);
+  // `auth` and `registry` must outlive the service.
+  IngestService(const Limits& limits, std::vector<Sink*> sinks, const AgentAuth& auth, metrics::Registry& registry);
 
   grpc::Status Ship(grpc::ServerContext* context,
                     grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) override;
@@ -56,7 +61,9 @@ class IngestService final : public logship::v1::Ingest::Service {
 
   const Limits limits_;
   const std::vector<Sink*> sinks_;
+  const AgentAuth& auth_;
   metrics::Registry& registry_;
+  metrics::Counter& auth_failures_;
   std::vector<SinkMetrics> sink_metrics_;  // parallel to sinks_
   metrics::Counter& frames_rejected_;
   std::atomic<uint64_t> records_received_{0};

@@ -1,6 +1,7 @@
 #include "common/config/units.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 namespace logship {
@@ -22,7 +23,10 @@ std::optional<std::pair<double, std::string_view>> SplitNumber(std::string_view 
     ++i;
   }
   if (!digits) return std::nullopt;
-  const double v = std::stod(std::string(s.substr(0, i)));
+  // strtod, not stod: a number too large must be a parse failure, not an exception.
+  const std::string number(s.substr(0, i));
+  const double v = std::strtod(number.c_str(), nullptr);
+  if (!std::isfinite(v)) return std::nullopt;
   return std::make_pair(v, Trim(s.substr(i)));
 }
 
