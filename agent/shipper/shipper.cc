@@ -102,6 +102,7 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
   std::set<uint64_t> in_flight;  // GUARDED_BY(mu)
   bool broken = false;           // GUARDED_BY(mu)
   std::atomic<bool> acks_flowed{false};
+  std::atomic<bool> closed_by_server{false};  // Read() ended: the call is over, its status is final
 
   std::thread reader([&] {
     logship::v1::BatchAck ack;
@@ -126,6 +127,7 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
       in_flight.erase(seq);
       cv.notify_all();
     }
+    closed_by_server = true;
     std::lock_guard<std::mutex> lock(mu);
     broken = true;
     cv.notify_all();
@@ -169,7 +171,8 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
     ++next;
   }
 
-  ctx.TryCancel();
+  // Cancelling a call the server already closed would replace its status with CANCELLED.
+  if (!closed_by_server) ctx.TryCancel();
   reader.join();
   const grpc::Status st = stream->Finish();
   {

@@ -1,7 +1,10 @@
 """Shared set-up for the end-to-end tests: configs, starting the binaries, line writers."""
 
+import os
 import pathlib
+import re
 import time
+import urllib.request
 
 import harness
 
@@ -54,9 +57,10 @@ def wait_healthy(collector_bin, port, timeout=30):
 class LineWriter:
     """Appends numbered lines `seq=NNNNNNNN ...` to a file, in order, never repeating a number."""
 
-    def __init__(self, path: pathlib.Path):
+    def __init__(self, path: pathlib.Path, noise: bool = False):
         self.path = path
         self.next = 1
+        self.noise = noise  # random hex per line, so batches compress poorly (fills spools fast)
 
     def write(self, count: int, per_second: float = 0.0):
         """Append `count` lines; at most `per_second` lines/s when given (in 20 ms slices)."""
@@ -68,8 +72,8 @@ class LineWriter:
                 n = count - written
                 if per_second > 0:
                     n = min(n, max(1, int(per_second / 50)))
-                f.write("".join(f"seq={self.next + i:08d} level=info msg=\"hello from the e2e test\" {pad}\n"
-                                for i in range(n)))
+                f.write("".join(f"seq={self.next + i:08d} level=info msg=\"hello from the e2e test\" "
+                                f"{os.urandom(48).hex() if self.noise else pad}\n" for i in range(n)))
                 f.flush()
                 self.next += n
                 written += n
@@ -99,3 +103,14 @@ def assert_exact(pg: harness.PostgresServer, expected: int, timeout: float, what
     assert int(total) == expected, f"{what}: {total} rows, expected {expected}"
     assert int(distinct) == expected, f"{what}: {distinct} distinct numbers in {total} rows (duplicates)"
     assert (int(lo), int(hi)) == (1, expected), f"{what}: numbers span {lo}..{hi}, expected 1..{expected}"
+
+
+def scrape_metric(port: int, series: str):
+    """The value of one exact series on http://127.0.0.1:port/metrics, or None."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    m = re.search(r"^" + re.escape(series) + r" (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
