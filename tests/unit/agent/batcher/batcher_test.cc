@@ -1,0 +1,257 @@
+#include "agent/batcher/batcher.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "common/zstd_codec.h"
+
+namespace logship::agent {
+namespace {
+
+struct Line {
+  uint64_t source_id;
+  std::string path;
+  std::string body;
+  FilePosition next;
+  uint32_t flags = 0;
+};
+
+LineRecord ToRecord(const Line& l, const Attributes* attrs) {
+  LineRecord r;
+  r.source_id = l.source_id;
+  r.source_name = l.path;
+  r.attributes = attrs;
+  r.body = l.body;
+  r.id = FileRecordId("agent-1", FilePosition{l.next.device, l.next.inode, l.next.fingerprint, l.next.offset - 1});
+  r.observed_unix_nano = 1700000000000000000 + static_cast<int64_t>(l.next.offset);
+  r.flags = l.flags;
+  r.next_position = l.next;
+  return r;
+}
+
+logship::v1::Batch Unpack(const SealedBatch& sealed) {
+  ZstdDecompressor d;
+  std::string raw;
+  const Status s = d.Decompress(sealed.payload, sealed.uncompressed_bytes, sealed.uncompressed_bytes, &raw);
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  logship::v1::Batch b;
+  REQUIRE(b.ParseFromString(raw));
+  return b;
+}
+
+BatchConfig Config(uint32_t max_records, uint64_t max_bytes = 1 << 20) {
+  BatchConfig c;
+  c.max_records = max_records;
+  c.max_bytes = max_bytes;
+  return c;
+}
+
+TEST_CASE("batcher: Add reports full exactly at max_records") {
+  Batcher b(Config(3), 1, "agent-1", "host-1");
+  const Line l{1, "/var/log/a.log", "x", {1, 2, 3, 2}};
+  CHECK(b.empty());
+  CHECK_FALSE(b.Add(ToRecord(l, nullptr)));
+  CHECK_FALSE(b.Add(ToRecord(l, nullptr)));
+  CHECK(b.Add(ToRecord(l, nullptr)));
+  CHECK(b.records() == 3);
+  CHECK_FALSE(b.empty());
+}
+
+TEST_CASE("batcher: Add reports full once max_bytes is reached") {
+  Batcher b(Config(1000, 1024), 1, "agent-1", "host-1");
+  const Line small{1, "/a", std::string(100, 's'), {1, 2, 3, 101}};
+  const Line big{1, "/a", std::string(2000, 'b'), {1, 2, 3, 2102}};
+  CHECK_FALSE(b.Add(ToRecord(small, nullptr)));
+  CHECK(b.Add(ToRecord(big, nullptr)));
+}
+
+TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated sources table and the checkpoint delta") {
+  Batcher b(Config(100), 3, "agent-1", "host-1");
+  const Attributes attrs_a{{"service", "app"}, {"env", "prod"}};
+  const Attributes attrs_b{{"service", "db"}};
+  const std::vector<Line> lines{
+      {10, "/var/log/a.log", "a-one", {8, 100, 0xAAAA, 6}},
+      {20, "/var/log/b.log", "b-one", {8, 200, 0xBBBB, 6}},
+      {10, "/var/log/a.log", "a-two", {8, 100, 0xAAAA, 12}},
+      {10, "/var/log/a.log", "a-three-part", {8, 100, 0xAAAA, 24}, 1},
+      {20, "/var/log/b.log", std::string("b\0two\xff", 6), {8, 200, 0xBBBB, 13}},
+  };
+  for (const auto& l : lines) b.Add(ToRecord(l, l.source_id == 10 ? &attrs_a : &attrs_b));
+
+  auto sealed = b.Seal();
+  REQUIRE_MESSAGE(sealed.ok(), sealed.status().ToString());
+  CHECK(b.empty());
+  CHECK(sealed->record_count == 5u);
+  CHECK(ZSTD_getFrameContentSize(sealed->payload.data(), sealed->payload.size()) == sealed->uncompressed_bytes);
+
+  const logship::v1::Batch batch = Unpack(*sealed);
+  CHECK(batch.agent_id() == "agent-1");
+  CHECK(batch.host() == "host-1");
+  REQUIRE(batch.sources_size() == 2);
+  CHECK(batch.sources(0).name() == "/var/log/a.log");
+  REQUIRE(batch.sources(0).attributes_size() == 2);
+  CHECK(batch.sources(0).attributes(0).key() == "service");
+  CHECK(batch.sources(0).attributes(0).value() == "app");
+  CHECK(batch.sources(0).attributes(1).key() == "env");
+  CHECK(batch.sources(1).name() == "/var/log/b.log");
+  REQUIRE(batch.sources(1).attributes_size() == 1);
+  CHECK(batch.sources(1).attributes(0).value() == "db");
+
+  REQUIRE(batch.records_size() == 5);
+  const std::vector<uint32_t> source_index{0, 1, 0, 0, 1};
+  for (int i = 0; i < 5; ++i) {
+    const auto& r = batch.records(i);
+    const Line& l = lines[static_cast<size_t>(i)];
+    CHECK(r.body() == l.body);
+    CHECK(r.source_index() == source_index[static_cast<size_t>(i)]);
+    CHECK(r.flags() == l.flags);
+    const LineRecord expected = ToRecord(l, nullptr);
+    CHECK(r.id() == std::string(expected.id.AsBytes()));
+    CHECK(r.observed_time_unix_nano() == static_cast<uint64_t>(expected.observed_unix_nano));
+    CHECK(r.time_unix_nano() == 0u);
+  }
+
+  // The delta holds the last position per file (device, inode), once each.
+  REQUIRE(sealed->delta.files_size() == 2);
+  logship::agent::v1::Checkpoints meta;
+  REQUIRE(meta.ParseFromString(sealed->meta));
+  REQUIRE(meta.files_size() == 2);
+  for (const auto& f : meta.files()) {
+    if (f.inode() == 100) {
+      CHECK(f.path() == "/var/log/a.log");
+      CHECK(f.device() == 8u);
+      CHECK(f.fingerprint() == 0xAAAAu);
+      CHECK(f.offset() == 24u);
+    } else {
+      CHECK(f.inode() == 200u);
+      CHECK(f.path() == "/var/log/b.log");
+      CHECK(f.fingerprint() == 0xBBBBu);
+      CHECK(f.offset() == 13u);
+    }
+  }
+}
+
+TEST_CASE("batcher: after Seal the next batch starts with a fresh sources table and delta") {
+  Batcher b(Config(100), 1, "agent-1", "host-1");
+  b.Add(ToRecord({1, "/a", "one", {1, 1, 1, 4}}, nullptr));
+  b.Add(ToRecord({2, "/b", "two", {1, 2, 2, 4}}, nullptr));
+  REQUIRE(b.Seal().ok());
+
+  b.Add(ToRecord({2, "/b", "three", {1, 2, 2, 10}}, nullptr));
+  auto sealed = b.Seal();
+  REQUIRE(sealed.ok());
+  CHECK(sealed->record_count == 1u);
+  const logship::v1::Batch batch = Unpack(*sealed);
+  REQUIRE(batch.sources_size() == 1);
+  CHECK(batch.sources(0).name() == "/b");
+  REQUIRE(batch.records_size() == 1);
+  CHECK(batch.records(0).source_index() == 0u);
+  CHECK(batch.records(0).body() == "three");
+  REQUIRE(sealed->delta.files_size() == 1);
+  CHECK(sealed->delta.files(0).inode() == 2u);
+  CHECK(sealed->delta.files(0).offset() == 10u);
+}
+
+TEST_CASE("batcher: a renamed file keeps one checkpoint entry under its latest path") {
+  Batcher b(Config(100), 1, "agent-1", "host-1");
+  b.Add(ToRecord({1, "/var/log/app.log", "before", {5, 42, 9, 7}}, nullptr));
+  b.Add(ToRecord({1, "/var/log/app.log.1", "after", {5, 42, 9, 13}}, nullptr));
+  auto sealed = b.Seal();
+  REQUIRE(sealed.ok());
+  REQUIRE(sealed->delta.files_size() == 1);
+  CHECK(sealed->delta.files(0).path() == "/var/log/app.log.1");
+  CHECK(sealed->delta.files(0).offset() == 13u);
+}
+
+TEST_CASE("batcher: event time, severity and record attributes are carried into the record") {
+  Batcher b(Config(100), 1, "agent-1", "host-1");
+  const std::vector<AttributeView> attrs{{"trace_id", "abc"}, {"user", "ann"}};
+  const Line l{1, "nginx.service", "GET /", {0, 0, 0, 1}};
+  LineRecord r = ToRecord(l, nullptr);
+  r.time_unix_nano = 1600000000000000001;
+  r.severity = 17;
+  r.record_attributes = &attrs;
+  b.Add(r);
+  LineRecord plain = ToRecord(l, nullptr);
+  b.Add(plain);
+  auto sealed = b.Seal();
+  REQUIRE(sealed.ok());
+  const logship::v1::Batch batch = Unpack(*sealed);
+  REQUIRE(batch.records_size() == 2);
+  const auto& rec = batch.records(0);
+  CHECK(rec.time_unix_nano() == 1600000000000000001u);
+  CHECK(rec.severity() == 17);
+  REQUIRE(rec.attributes_size() == 2);
+  CHECK(rec.attributes(0).key() == "trace_id");
+  CHECK(rec.attributes(0).value() == "abc");
+  CHECK(rec.attributes(1).key() == "user");
+  CHECK(batch.records(1).time_unix_nano() == 0u);
+  CHECK(batch.records(1).severity() == 0);
+  CHECK(batch.records(1).attributes_size() == 0);
+}
+
+TEST_CASE("batcher: the delta holds the last journal cursor per journal source") {
+  Batcher b(Config(100), 1, "agent-1", "host-1");
+  const std::vector<std::pair<std::string, std::string>> entries{
+      {"journald:system|units=|priorities=", "cursor-1"},
+      {"journald:/srv/j|units=|priorities=", "cursor-a"},
+      {"journald:system|units=|priorities=", "cursor-2"},
+  };
+  for (const auto& [key, cursor] : entries) {
+    LineRecord r;
+    r.source_id = 99;
+    r.source_name = "sshd.service";
+    r.body = "entry";
+    r.id = JournalRecordId("agent-1", cursor);
+    r.position = LineRecord::Position::kJournal;
+    r.journal_key = key;
+    r.journal_cursor = cursor;
+    b.Add(r);
+  }
+  auto sealed = b.Seal();
+  REQUIRE(sealed.ok());
+  CHECK(sealed->delta.files_size() == 0);
+  logship::agent::v1::Checkpoints meta;
+  REQUIRE(meta.ParseFromString(sealed->meta));
+  REQUIRE(meta.journals_size() == 2);
+  std::map<std::string, std::string> cursors;
+  for (const auto& j : meta.journals()) cursors[j.key()] = j.cursor();
+  CHECK(cursors["journald:system|units=|priorities="] == "cursor-2");
+  CHECK(cursors["journald:/srv/j|units=|priorities="] == "cursor-a");
+}
+
+TEST_CASE("batcher: a file path that is not valid UTF-8 still yields a batch the collector can parse") {
+  // Linux paths are bytes; a Latin-1 file name must not make the whole batch undecodable.
+  Batcher b(Config(100), 1, "agent-1", "host-1");
+  const Line l{1, "/var/log/caf\xe9.log", "hello", {1, 2, 3, 6}};
+  b.Add(ToRecord(l, nullptr));
+  auto sealed = b.Seal();
+  REQUIRE(sealed.ok());
+  ZstdDecompressor d;
+  std::string raw;
+  REQUIRE(d.Decompress(sealed->payload, sealed->uncompressed_bytes, sealed->uncompressed_bytes, &raw).ok());
+  logship::v1::Batch batch;
+  CHECK(batch.ParseFromString(raw));
+  CHECK(batch.records_size() == 1);
+}
+
+TEST_CASE("batcher: record attributes that are not valid UTF-8 still yield a parseable batch") {
+  // Journal fields are bytes; one odd value must not make the whole batch undecodable.
+  Batcher b(Config(100), 1, "agent-1", "host-1");
+  const std::vector<AttributeView> attrs{{"MESSAGE_ID", "\xff\xfe"}};
+  const Line l{1, "app.service", "hello", {1, 2, 3, 6}};
+  LineRecord r = ToRecord(l, nullptr);
+  r.record_attributes = &attrs;
+  b.Add(r);
+  auto sealed = b.Seal();
+  REQUIRE(sealed.ok());
+  ZstdDecompressor d;
+  std::string raw;
+  REQUIRE(d.Decompress(sealed->payload, sealed->uncompressed_bytes, sealed->uncompressed_bytes, &raw).ok());
+  logship::v1::Batch batch;
+  CHECK(batch.ParseFromString(raw));
+}
+
+}  // namespace
+}  // namespace logship::agent

@@ -1,0 +1,123 @@
+#include "collector/collector_config.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/unit/testing/config_error.h"
+
+namespace logship::collector {
+namespace {
+
+using testing::ConfigErrorOf;
+using testing::StartsWith;
+
+TEST_CASE("collector config: a full config parses with every value") {
+  const CollectorConfig c = ParseCollectorConfig(
+      "listen: 127.0.0.1:5000\n"
+      "limits: {max_frame_bytes: 8MiB, max_uncompressed_bytes: 32MiB, max_records: 5000}\n"
+      "sinks:\n"
+      "  postgres:\n"
+      "    dsn: \"host=127.0.0.1 dbname=logs\"\n"
+      "    table: app_logs_2\n"
+      "    connections: 2\n"
+      "    partitions_ahead_days: 7\n"
+      "  blackhole: {}\n",
+      "collector.yaml");
+  CHECK(c.listen == "127.0.0.1:5000");
+  CHECK(c.limits.max_frame_bytes == 8u << 20);
+  CHECK(c.limits.max_uncompressed_bytes == 32u << 20);
+  CHECK(c.limits.max_records == 5000u);
+  REQUIRE(c.postgres.has_value());
+  CHECK(c.postgres->dsn == "host=127.0.0.1 dbname=logs");
+  CHECK(c.postgres->table == "app_logs_2");
+  CHECK(c.postgres->connections == 2u);
+  CHECK(c.postgres->partitions_ahead_days == 7u);
+  CHECK(c.blackhole);
+}
+
+TEST_CASE("collector config: omitted keys take their defaults") {
+  const CollectorConfig c = ParseCollectorConfig("sinks:\n  postgres: {dsn: \"dbname=logs\"}\n", "c.yaml");
+  CHECK(c.listen == "0.0.0.0:4740");
+  CHECK(c.limits.max_frame_bytes == 16u << 20);
+  CHECK(c.limits.max_uncompressed_bytes == 64u << 20);
+  CHECK(c.limits.max_records == 100000u);
+  REQUIRE(c.postgres.has_value());
+  CHECK(c.postgres->table == "logs");
+  CHECK(c.postgres->connections == 4u);
+  CHECK_FALSE(c.blackhole);
+}
+
+TEST_CASE("collector config: the HTTP listener defaults on, can be turned off, and must be host:port") {
+  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\n", "c.yaml").http_listen == "0.0.0.0:9740");
+  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: \"\"}\n", "c.yaml").http_listen.empty());
+  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: \"127.0.0.1:1\"}\n", "c.yaml").http_listen ==
+        "127.0.0.1:1");
+  const std::string err =
+      ConfigErrorOf([] { ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: 9740}\n", "c.yaml"); });
+  CHECK_MESSAGE(StartsWith(err, "c.yaml:2:16: http.listen: "), err);
+}
+
+TEST_CASE("collector config: a blackhole sink with no settings is enough") {
+  const CollectorConfig c = ParseCollectorConfig("sinks:\n  blackhole:\n", "c.yaml");
+  CHECK(c.blackhole);
+  CHECK_FALSE(c.postgres.has_value());
+}
+
+TEST_CASE("collector config: table names must be lower-case SQL identifiers") {
+  for (const char* bad : {"Logs", "1logs", "logs;drop", "my-logs", "\"logs\"", "public.logs",
+                          "a_very_long_table_name_that_goes_past_the_limit_x"}) {
+    const std::string yaml = std::string("sinks:\n  postgres:\n    dsn: x\n    table: '") + bad + "'\n";
+    const std::string err = ConfigErrorOf([&] { ParseCollectorConfig(yaml, "c.yaml"); });
+    CHECK_MESSAGE(StartsWith(err, "c.yaml:4:12: sinks.postgres.table: "), err);
+    CHECK_MESSAGE(err.find("identifier") != std::string::npos, err);
+  }
+  for (const char* good : {"logs", "_logs", "logs_2024", "l"}) {
+    const std::string yaml = std::string("sinks:\n  postgres:\n    dsn: x\n    table: ") + good + "\n";
+    CHECK_NOTHROW(ParseCollectorConfig(yaml, "c.yaml"));
+  }
+}
+
+TEST_CASE("collector config: no sinks is an error") {
+  CHECK(ConfigErrorOf([] { ParseCollectorConfig("listen: 0.0.0.0:1\n", "c.yaml"); })
+            .find("missing required key \"sinks\"") != std::string::npos);
+  const std::string err = ConfigErrorOf([] { ParseCollectorConfig("listen: 0.0.0.0:1\nsinks: {}\n", "c.yaml"); });
+  CHECK_MESSAGE(StartsWith(err, "c.yaml:2:8: sinks: "), err);
+  CHECK(err.find("at least one sink") != std::string::npos);
+}
+
+TEST_CASE("collector config: an unknown sink is an error at its key") {
+  const std::string err = ConfigErrorOf([] {
+    ParseCollectorConfig("sinks:\n  blackhole: {}\n  kafka: {}\n", "c.yaml");
+  });
+  CHECK_MESSAGE(StartsWith(err, "c.yaml:3:3: "), err);
+  CHECK(err.find("unknown key \"kafka\"") != std::string::npos);
+}
+
+TEST_CASE("collector config: a typo inside the postgres sink is an error at the key") {
+  const std::string err = ConfigErrorOf([] {
+    ParseCollectorConfig("sinks:\n  postgres:\n    dsn: x\n    tabel: logs\n", "c.yaml");
+  });
+  CHECK_MESSAGE(StartsWith(err, "c.yaml:4:5: "), err);
+  CHECK(err.find("unknown key \"tabel\"") != std::string::npos);
+}
+
+TEST_CASE("collector config: postgres needs a dsn") {
+  const std::string err = ConfigErrorOf([] { ParseCollectorConfig("sinks:\n  postgres: {table: logs}\n", "c.yaml"); });
+  CHECK_MESSAGE(StartsWith(err, "c.yaml:2:13: "), err);
+  CHECK(err.find("missing required key \"dsn\"") != std::string::npos);
+}
+
+TEST_CASE("collector config: listen must be host:port and limits are bounded") {
+  CHECK(StartsWith(ConfigErrorOf([] { ParseCollectorConfig("listen: 4740\nsinks: {blackhole: {}}\n", "c.yaml"); }),
+                   "c.yaml:1:9: listen: "));
+  CHECK(StartsWith(ConfigErrorOf([] {
+                     ParseCollectorConfig("limits: {max_frame_bytes: 10}\nsinks: {blackhole: {}}\n", "c.yaml");
+                   }),
+                   "c.yaml:1:27: limits.max_frame_bytes: "));
+  CHECK(StartsWith(ConfigErrorOf([] {
+                     ParseCollectorConfig("limits: {max_recods: 10}\nsinks: {blackhole: {}}\n", "c.yaml");
+                   }),
+                   "c.yaml:1:10: "));
+}
+
+}  // namespace
+}  // namespace logship::collector
