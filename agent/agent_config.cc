@@ -31,6 +31,21 @@ FileSourceConfig ParseFileSource(ConfigMap& m) {
   f.max_line_bytes = m.Size("max_line_bytes", f.max_line_bytes, 256, 64 * kMiB);
   f.fingerprint_bytes = m.Size("fingerprint_bytes", f.fingerprint_bytes, 16, 64 << 10);
   f.poll_interval = Ms(m, "poll_interval", f.poll_interval, milliseconds(50), milliseconds(60000));
+  if (auto n = m.Optional("multiline"); !n.IsNull()) {
+    ConfigMap ml(n);
+    MultilineOptions o;
+    auto pattern_node = ml.Require("start_pattern");
+    const std::string pattern = pattern_node.AsString();
+    auto re = std::make_shared<RE2>(pattern, RE2::Quiet);
+    if (!re->ok()) pattern_node.Fail("invalid regular expression: " + re->error());
+    o.start_pattern = std::move(re);
+    o.max_lines = static_cast<uint32_t>(ml.Int("max_lines", o.max_lines, 1, 100000));
+    o.max_bytes = ml.Size("max_bytes", o.max_bytes, 256, 64 * kMiB);
+    o.timeout_ns = ml.Duration("timeout", std::chrono::nanoseconds(o.timeout_ns), milliseconds(10),
+                               milliseconds(600000)).count();
+    ml.Finish();
+    f.multiline = o;
+  }
   if (auto n = m.Optional("attributes"); !n.IsNull()) f.attributes = n.AsStringMap();
   m.Finish();
   return f;

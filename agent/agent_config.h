@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/sources/file/multiline.h"
 #include "agent/sources/source.h"
 #include "agent/spool/spool.h"
 
@@ -21,6 +22,7 @@ struct FileSourceConfig {
   uint64_t max_line_bytes = 1ull << 20;         // longer lines are split, flagged, never dropped
   uint64_t fingerprint_bytes = 1024;            // identity: hash of the first line, up to this
   std::chrono::milliseconds poll_interval{1000};// stat polling behind inotify; glob rescans
+  std::optional<MultilineOptions> multiline;    // grouping of continuation lines
   Attributes attributes;
 };
 

@@ -11,4 +11,10 @@ inline int64_t UnixNanosNow() {
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// Monotonic nanoseconds (timeouts and intervals; never a record timestamp).
+inline int64_t MonotonicNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace logship

@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/log.h"
@@ -24,6 +25,7 @@ FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, std::string age
     : loop_(loop), config_(std::move(config)), agent_id_(std::move(agent_id)), checkpoints_(checkpoints) {
   tailer_options_.fingerprint_bytes = config_.fingerprint_bytes;
   tailer_options_.max_line_bytes = config_.max_line_bytes;
+  if (config_.multiline) tailer_options_.multiline = &*config_.multiline;
 }
 
 FileSource::~FileSource() { Stop(); }
@@ -38,12 +40,22 @@ Status FileSource::Start(Emitter& emitter) {
   drain_idle_.get()->data = this;
   // Watch the directory part of each pattern so new files are noticed at once.
   for (const auto& pattern : config_.include) {
-    std::string dir = DirName(pattern);
+    std::string dir = DirName(pattern.substr(0, pattern.find("/**") == std::string::npos ? pattern.size()
+                                                                                          : pattern.find("/**") + 1));
     if (dir.find_first_of("*?[") == std::string::npos) WatchDirectory(dir);
   }
   Scan(/*initial=*/true);
   const auto interval = static_cast<uint64_t>(config_.poll_interval.count());
   uv_timer_start(poll_timer_.get(), [](uv_timer_t* t) { static_cast<FileSource*>(t->data)->Poll(); }, interval, interval);
+  if (config_.multiline) {
+    uv_timer_init(loop_, multiline_timer_.get());
+    multiline_timer_.MarkInitialized();
+    multiline_timer_.get()->data = this;
+    const auto every = std::max<uint64_t>(20, static_cast<uint64_t>(config_.multiline->timeout_ns / 4'000'000));
+    uv_timer_start(
+        multiline_timer_.get(), [](uv_timer_t* t) { static_cast<FileSource*>(t->data)->FlushIdleEvents(); }, every,
+        every);
+  }
   return Status::Ok();
 }
 
@@ -51,6 +63,7 @@ void FileSource::Stop() {
   if (stopped_) return;
   stopped_ = true;
   poll_timer_.Close();
+  multiline_timer_.Close();
   drain_idle_.Close();
   dir_watches_.clear();
   ready_.clear();
@@ -74,16 +87,45 @@ bool FileSource::Excluded(const std::string& path) const {
   return false;
 }
 
+std::vector<std::string> FileSource::Expand(const std::string& pattern) {
+  std::vector<std::string> out;
+  const size_t star2 = pattern.find("/**");
+  if (star2 == std::string::npos) {
+    glob_t g{};
+    if (::glob(pattern.c_str(), GLOB_NOSORT | GLOB_BRACE, nullptr, &g) == 0)
+      for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+    return out;
+  }
+  // "**": walk the tree under the fixed prefix (symlinked directories are not followed, so
+  // loops cannot trap the walk). Without FNM_PATHNAME '*' spans '/', so "a/**/*.log"
+  // matches any depth >= 1; the pattern without "**/" adds depth 0.
+  const std::string root = pattern.substr(0, star2);
+  std::string shallow = pattern;
+  if (auto p = shallow.find("/**/"); p != std::string::npos) shallow.erase(p, 3);
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(root, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() > 32) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const std::string path = it->path().string();
+    if (it->is_directory(ec)) {
+      WatchDirectory(path);
+      continue;
+    }
+    if (fnmatch(pattern.c_str(), path.c_str(), 0) == 0 || fnmatch(shallow.c_str(), path.c_str(), 0) == 0)
+      out.push_back(path);
+  }
+  return out;
+}
+
 void FileSource::Scan(bool initial) {
   rescan_wanted_ = false;
   std::set<std::string> seen;
   for (const auto& pattern : config_.include) {
-    glob_t g{};
-    const int rc = ::glob(pattern.c_str(), GLOB_NOSORT | GLOB_BRACE, nullptr, &g);
-    if (rc == 0) {
-      for (size_t i = 0; i < g.gl_pathc; ++i) seen.insert(g.gl_pathv[i]);
-    }
-    globfree(&g);
+    for (auto& path : Expand(pattern)) seen.insert(std::move(path));
   }
   for (const auto& path : seen) {
     if (!Excluded(path)) Track(path, initial);
@@ -182,6 +224,14 @@ void FileSource::OnDirectoryEvent(const std::string& dir, const char* filename) 
   UpdateIdle();
 }
 
+void FileSource::Reset(Tracked& t, const char* why) {
+  LogWarn(kComponent, t.tailer->path() + " " + why + "; reading it again from the start");
+  t.tailer->ResetAfterTruncation();
+  t.positioned = false;
+  t.present_at_start = false;
+  Position(t);
+}
+
 void FileSource::Poll() {
   if (stopped_) return;
   Scan(/*initial=*/false);
@@ -189,15 +239,16 @@ void FileSource::Poll() {
     Tracked& t = it->second;
     FileTailer& f = *t.tailer;
     if (!t.positioned) Position(t);
-    if (t.positioned && f.Truncated()) {
-      LogWarn(kComponent, f.path() + " was truncated; reading it again from the start");
-      f.ResetAfterTruncation();
-      t.positioned = false;
-      t.present_at_start = false;
-      Position(t);
-    }
     struct stat st {};
-    const bool has_more = ::fstat(f.fd(), &st) == 0 && static_cast<uint64_t>(st.st_size) > f.read_offset();
+    const bool stat_ok = ::fstat(f.fd(), &st) == 0;
+    const uint64_t size = stat_ok ? static_cast<uint64_t>(st.st_size) : 0;
+    if (t.positioned && f.Truncated()) {
+      Reset(t, "was truncated");
+    } else if (t.positioned && stat_ok && size != t.last_size && f.Rewritten()) {
+      Reset(t, "was rewritten in place (its first line changed)");
+    }
+    t.last_size = size;
+    const bool has_more = stat_ok && size > f.read_offset();
     // Does the path still name this file?
     struct stat pst {};
     if (!t.detached && (::stat(f.path().c_str(), &pst) != 0 || static_cast<uint64_t>(pst.st_ino) != f.inode() ||
@@ -205,6 +256,7 @@ void FileSource::Poll() {
       t.detached = true;
     }
     if (t.detached && !has_more && !ready_.count(it->first)) {
+      f.FlushPending(/*force=*/true, agent_id_, &config_.attributes, *emitter_);  // no more lines will come
       LogInfo(kComponent, "released " + f.path() + " (rotated or deleted, read to its end)");
       auto p = by_path_.find(f.path());
       if (p != by_path_.end() && p->second == it->first) by_path_.erase(p);
@@ -215,6 +267,11 @@ void FileSource::Poll() {
     ++it;
   }
   UpdateIdle();
+}
+
+void FileSource::FlushIdleEvents() {
+  if (stopped_ || paused_) return;
+  for (auto& [key, t] : files_) t.tailer->FlushPending(/*force=*/false, agent_id_, &config_.attributes, *emitter_);
 }
 
 void FileSource::MarkReady(const FileKey& key) {
@@ -243,6 +300,7 @@ void FileSource::Drain() {
       it = ready_.erase(it);
       continue;
     }
+    if (f->second.tailer->Truncated()) Reset(f->second, "was truncated");
     const auto outcome = f->second.tailer->ReadSome(kReadBudgetPerTurn, agent_id_, &config_.attributes, *emitter_);
     if (outcome == FileTailer::ReadOutcome::kError) {
       LogWarn(kComponent, "read error on " + f->second.tailer->path() + "; will retry");

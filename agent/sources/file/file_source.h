@@ -10,6 +10,10 @@
 // input read from its start. A file that shrinks below the read offset was truncated in
 // place (copytruncate) and is read again from 0 under its new fingerprint.
 //
+// Multiline: with `multiline.start_pattern`, continuation lines join the event begun by
+// the last start line; a pending event is flushed after `multiline.timeout` without new
+// lines, and when its file is released.
+//
 // Loop thread only.
 #pragma once
 
@@ -20,6 +24,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "agent/agent_config.h"
 #include "agent/checkpoint/checkpoint_store.h"
@@ -49,9 +54,14 @@ class FileSource final : public Source {
     bool present_at_start = false;  // start_at applies only to these
     bool detached = false;          // its path now names another file, or none
     bool positioned = false;
+    uint64_t last_size = 0;         // at the previous poll, to notice in-place rewrites
   };
 
   void Scan(bool initial);
+  // Paths matching one include pattern; "**" matches any number of directories.
+  std::vector<std::string> Expand(const std::string& pattern);
+  void FlushIdleEvents();
+  void Reset(Tracked& t, const char* why);
   void Poll();
   void Track(const std::string& path, bool initial);
   void Position(Tracked& t);
@@ -77,6 +87,7 @@ class FileSource final : public Source {
   std::set<FileKey> ready_;
   std::map<std::string, std::unique_ptr<UvHandle<uv_fs_event_t>>> dir_watches_;
   UvHandle<uv_timer_t> poll_timer_;
+  UvHandle<uv_timer_t> multiline_timer_;
   UvHandle<uv_idle_t> drain_idle_;
 };
 

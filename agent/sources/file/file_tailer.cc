@@ -24,29 +24,44 @@ Result<std::unique_ptr<FileTailer>> FileTailer::Open(const std::string& path, ui
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno("stat " + path, errno);
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
   std::unique_ptr<FileTailer> t(new FileTailer(path, std::move(fd), source_id, options));
+  if (options.multiline != nullptr) t->grouper_ = std::make_unique<MultilineGrouper>(*options.multiline);
   t->device_ = static_cast<uint64_t>(st.st_dev);
   t->inode_ = static_cast<uint64_t>(st.st_ino);
   return t;
 }
 
-bool FileTailer::Identify() {
-  if (identified_) return true;
+uint64_t FileTailer::HashFirstLine(bool* complete) const {
   std::string head(options_.fingerprint_bytes, '\0');
   const ssize_t n = ::pread(fd_.get(), head.data(), head.size(), 0);
-  if (n <= 0) return false;
+  *complete = false;
+  if (n <= 0) return 0;
   head.resize(static_cast<size_t>(n));
   const size_t nl = head.find('\n');
-  if (nl == std::string::npos && head.size() < options_.fingerprint_bytes) return false;
-  const size_t len = nl == std::string::npos ? head.size() : nl + 1;
-  fingerprint_ = XXH3_64bits(head.data(), len);
-  identified_ = true;
-  return true;
+  if (nl == std::string::npos && head.size() < options_.fingerprint_bytes) return 0;
+  *complete = true;
+  return XXH3_64bits(head.data(), nl == std::string::npos ? head.size() : nl + 1);
+}
+
+bool FileTailer::Identify() {
+  if (identified_) return true;
+  bool complete = false;
+  fingerprint_ = HashFirstLine(&complete);
+  identified_ = complete;
+  return identified_;
+}
+
+bool FileTailer::Rewritten() const {
+  if (!identified_) return false;
+  bool complete = false;
+  const uint64_t now = HashFirstLine(&complete);
+  return !complete || now != fingerprint_;
 }
 
 void FileTailer::SeekTo(uint64_t offset) {
   read_offset_ = offset;
   partial_.clear();
   split_pending_ = false;
+  if (grouper_) grouper_->Reset();
   partial_offset_ = offset;
 }
 
@@ -62,8 +77,8 @@ void FileTailer::ResetAfterTruncation() {
   SeekTo(0);
 }
 
-void FileTailer::EmitLine(std::string_view body, uint64_t offset, uint32_t flags, int64_t now,
-                          const std::string& agent_id, const Attributes* attributes, Emitter& out) {
+void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
+                            const std::string& agent_id, const Attributes* attributes, Emitter& out) {
   LineRecord r;
   r.source_id = source_id_;
   r.source_name = path_;
@@ -73,11 +88,37 @@ void FileTailer::EmitLine(std::string_view body, uint64_t offset, uint32_t flags
   r.flags = flags;
   FilePosition pos{device_, inode_, fingerprint_, offset};
   r.id = FileRecordId(agent_id, pos);
-  // A line consumes its body plus the newline (none for a split part).
-  const bool split = (flags & v1::LogRecord::FLAG_PARTIAL) != 0 && (flags & v1::LogRecord::FLAG_LAST_PART) == 0;
-  pos.offset = offset + body.size() + (split ? 0 : 1);
+  pos.offset = next_offset;
   r.next_position = pos;
   out.Emit(r);
+}
+
+void FileTailer::OnLine(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
+                        const std::string& agent_id, const Attributes* attributes, Emitter& out) {
+  if (!grouper_) {
+    EmitRecord(body, offset, next_offset, flags, now, agent_id, attributes, out);
+    return;
+  }
+  const auto emit = [&](std::string_view b, uint64_t o, uint64_t n) {
+    EmitRecord(b, o, n, 0, now, agent_id, attributes, out);
+  };
+  if (flags != 0) {
+    // A part of an over-long line is never grouped; it closes the pending event first.
+    grouper_->Flush(emit);
+    EmitRecord(body, offset, next_offset, flags, now, agent_id, attributes, out);
+    return;
+  }
+  grouper_->Add(body, offset, next_offset, MonotonicNanos(), emit);
+}
+
+void FileTailer::FlushPending(bool force, const std::string& agent_id, const Attributes* attributes, Emitter& out) {
+  if (!grouper_ || !grouper_->pending()) return;
+  const int64_t now = UnixNanosNow();
+  const auto emit = [&](std::string_view b, uint64_t o, uint64_t n) {
+    EmitRecord(b, o, n, 0, now, agent_id, attributes, out);
+  };
+  if (force) grouper_->Flush(emit);
+  else grouper_->FlushIfIdle(MonotonicNanos(), emit);
 }
 
 FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& agent_id,
@@ -101,7 +142,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& a
       const size_t avail = static_cast<size_t>((nl ? nl : end) - p);
       if (partial_.empty() && !split_pending_ && nl && avail <= max_line) {
         // Fast path: the whole line is in the chunk; emit it without copying.
-        EmitLine(std::string_view(p, avail), pos, 0, now, agent_id, attributes, out);
+        OnLine(std::string_view(p, avail), pos, pos + avail + 1, 0, now, agent_id, attributes, out);
       } else {
         // Grow the pending line, cutting a flagged part each time it exceeds max_line.
         const char* q = p;
@@ -110,7 +151,8 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& a
           const size_t room = static_cast<size_t>(max_line - partial_.size());
           if (partial_.empty()) partial_offset_ = pos + static_cast<uint64_t>(q - p);
           partial_.append(q, room);
-          EmitLine(partial_, partial_offset_, v1::LogRecord::FLAG_PARTIAL, now, agent_id, attributes, out);
+          OnLine(partial_, partial_offset_, partial_offset_ + partial_.size(), v1::LogRecord::FLAG_PARTIAL, now,
+                 agent_id, attributes, out);
           partial_.clear();
           split_pending_ = true;
           q += room;
@@ -121,7 +163,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& a
         if (nl) {
           const uint32_t flags =
               split_pending_ ? (v1::LogRecord::FLAG_PARTIAL | v1::LogRecord::FLAG_LAST_PART) : 0;
-          EmitLine(partial_, partial_offset_, flags, now, agent_id, attributes, out);
+          OnLine(partial_, partial_offset_, pos + avail + 1, flags, now, agent_id, attributes, out);
           partial_.clear();
           split_pending_ = false;
         }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/sources/file/multiline.h"
 #include "agent/sources/source.h"
 #include "common/file_util.h"
 #include "common/record_id.h"
@@ -21,6 +22,7 @@ struct TailerOptions {
   uint64_t fingerprint_bytes = 1024;
   uint64_t max_line_bytes = 1ull << 20;
   size_t read_chunk = 256 << 10;
+  const MultilineOptions* multiline = nullptr;  // grouping on when set; must outlive the tailer
 };
 
 class FileTailer {
@@ -41,8 +43,14 @@ class FileTailer {
   // newline, except that more than max_line_bytes is emitted as a flagged part.
   ReadOutcome ReadSome(size_t budget, const std::string& agent_id, const Attributes* attributes, Emitter& out);
 
+  // Emits a pending multi-line event that waited past its timeout (or any, when `force`).
+  void FlushPending(bool force, const std::string& agent_id, const Attributes* attributes, Emitter& out);
+
   // Shrunk below what was read (copytruncate): forget everything and start over at 0.
   bool Truncated() const;
+  // The first line is no longer the one the fingerprint was taken from (truncated and
+  // rewritten past the old offset between two looks).
+  bool Rewritten() const;
   void ResetAfterTruncation();
 
   uint64_t device() const { return device_; }
@@ -57,8 +65,12 @@ class FileTailer {
  private:
   FileTailer(std::string path, UniqueFd fd, uint64_t source_id, const TailerOptions& options)
       : path_(std::move(path)), fd_(std::move(fd)), source_id_(source_id), options_(options) {}
-  void EmitLine(std::string_view body, uint64_t offset, uint32_t flags, int64_t now,
-                const std::string& agent_id, const Attributes* attributes, Emitter& out);
+  // A complete line (or a part, by flags) → multiline grouping or straight out.
+  void OnLine(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
+              const std::string& agent_id, const Attributes* attributes, Emitter& out);
+  void EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
+                  const std::string& agent_id, const Attributes* attributes, Emitter& out);
+  uint64_t HashFirstLine(bool* complete) const;
 
   std::string path_;
   UniqueFd fd_;
@@ -71,6 +83,7 @@ class FileTailer {
   uint64_t partial_offset_ = 0;
   bool split_pending_ = false;   // earlier parts of the pending line were emitted
   std::string chunk_;
+  std::unique_ptr<MultilineGrouper> grouper_;  // set when options_.multiline is
 };
 
 }  // namespace logship::agent
