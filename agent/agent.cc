@@ -64,6 +64,8 @@ void RegisterAgentMetrics(metrics::Registry& r, spool::Spool& spool, Shipper& sh
                 [&spool] { return static_cast<double>(spool.recovery().corrupt_frames); });
   r.AddCallback("logship_agent_batches_sent_total", "Batches written to a collector stream.", {},
                 [&shipper] { return static_cast<double>(shipper.batches_sent()); });
+  r.AddCallback("logship_agent_bytes_sent_total", "Compressed payload bytes written to collector streams.", {},
+                [&shipper] { return static_cast<double>(shipper.bytes_sent()); });
   r.AddCallback("logship_agent_batches_acked_total", "Batches acknowledged by a collector.", {},
                 [&shipper] { return static_cast<double>(shipper.batches_acked()); });
   r.AddCallback("logship_agent_batches_retried_total", "Batches a collector asked to retry.", {},

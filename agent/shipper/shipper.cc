@@ -168,6 +168,7 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
     }
     if (!stream->Write(frame)) break;
     ++batches_sent_;
+    bytes_sent_ += frame.payload().size();
     ++next;
   }
 

@@ -45,6 +45,7 @@ class Shipper {
   uint64_t batches_acked() const { return batches_acked_.load(); }
   uint64_t batches_retried() const { return batches_retried_.load(); }
   uint64_t batches_dead_lettered() const { return batches_dead_lettered_.load(); }
+  uint64_t bytes_sent() const { return bytes_sent_.load(); }
 
  private:
   enum class StreamEnd { kStopped, kFailed, kAcksFlowed };
@@ -67,7 +68,7 @@ class Shipper {
   std::mutex sleep_mu_;
   std::condition_variable sleep_cv_;
 
-  std::atomic<uint64_t> batches_sent_{0}, batches_acked_{0}, batches_retried_{0}, batches_dead_lettered_{0};
+  std::atomic<uint64_t> batches_sent_{0}, batches_acked_{0}, batches_retried_{0}, batches_dead_lettered_{0}, bytes_sent_{0};
 };
 
 }  // namespace logship::agent
