@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <csignal>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "agent/spool/spool.h"
 #include "common/file_util.h"
 #include "common/http/http_server.h"
+#include "common/config/config_node.h"
 #include "common/metrics/registry.h"
 #include "common/log.h"
 
@@ -30,6 +32,8 @@ struct LoopState {
   Pipeline* pipeline = nullptr;
   std::vector<std::unique_ptr<Source>>* sources = nullptr;
   std::vector<std::unique_ptr<UvHandle<uv_signal_t>>>* signals = nullptr;
+  const std::string* config_path = nullptr;
+  std::optional<AgentConfig>* reload_to = nullptr;
   bool stopping = false;
 };
 
@@ -97,9 +101,22 @@ Status RecoverCheckpoints(spool::Spool& spool, CheckpointStore& checkpoints, boo
   return Status::Ok();
 }
 
-}  // namespace
+// SIGHUP: a valid new configuration restarts the agent in-process with it (spool,
+// checkpoints and unacknowledged batches carry over); an invalid one is reported and ignored.
+void OnReload(LoopState& s) {
+  if (s.stopping) return;
+  try {
+    *s.reload_to = LoadAgentConfig(*s.config_path);
+  } catch (const ConfigError& e) {
+    LogError(kComponent, std::string("reload failed, keeping the running configuration: ") + e.what());
+    return;
+  }
+  LogInfo(kComponent, "configuration reloaded; restarting sources and shipper with it");
+  BeginShutdown(s);
+}
 
-int RunAgent(const AgentConfig& config) {
+// One run with one configuration. Sets *reload_to when SIGHUP brought a new one.
+int RunOnce(const AgentConfig& config, const std::string& config_path, std::optional<AgentConfig>* reload_to) {
   std::signal(SIGPIPE, SIG_IGN);
   if (Status s = MakeDirs(config.data_dir); !s.ok()) {
     LogError(kComponent, s.message());
@@ -173,7 +190,7 @@ int RunAgent(const AgentConfig& config) {
         LogInfo(kComponent, "metrics on http://" + config.http_listen + "/metrics");
     }
     std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals;
-    LoopState state{&pipeline, &sources, &signals};
+    LoopState state{&pipeline, &sources, &signals, &config_path, reload_to};
 
     pipeline.Start();
     bool started = true;
@@ -195,12 +212,18 @@ int RunAgent(const AgentConfig& config) {
       shipper.Stop();
       return 1;
     }
-    for (int sig : {SIGINT, SIGTERM}) {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
       auto h = std::make_unique<UvHandle<uv_signal_t>>();
       uv_signal_init(&loop, h->get());
       h->MarkInitialized();
       h->get()->data = &state;
-      uv_signal_start(h->get(), [](uv_signal_t* s, int) { BeginShutdown(*static_cast<LoopState*>(s->data)); }, sig);
+      uv_signal_start(
+          h->get(),
+          [](uv_signal_t* s, int signum) {
+            auto& st = *static_cast<LoopState*>(s->data);
+            if (signum == SIGHUP) OnReload(st); else BeginShutdown(st);
+          },
+          sig);
       signals.push_back(std::move(h));
     }
     LogInfo(kComponent, "agent " + config.agent_id + " started; shipping to " + config.collector.endpoints.front());
@@ -211,11 +234,23 @@ int RunAgent(const AgentConfig& config) {
   uv_run(&loop, UV_RUN_DEFAULT);  // lets close callbacks of destroyed handles run
   uv_loop_close(&loop);
 
-  if (!shipper.WaitDrained(kShutdownDrain))
+  if (!reload_to->has_value() && !shipper.WaitDrained(kShutdownDrain))
     LogInfo(kComponent, "unacknowledged batches stay in the spool for the next start");
   shipper.Stop();
   LogInfo(kComponent, "stopped");
   return 0;
+}
+
+}  // namespace
+
+int RunAgent(const AgentConfig& config, const std::string& config_path) {
+  AgentConfig current = config;
+  for (;;) {
+    std::optional<AgentConfig> next;
+    const int rc = RunOnce(current, config_path, &next);
+    if (!next) return rc;
+    current = std::move(*next);
+  }
 }
 
 }  // namespace logship::agent

@@ -33,5 +33,5 @@ int main(int argc, char** argv) {
     std::cout << config_path << ": configuration OK\n";
     return 0;
   }
-  return logship::agent::RunAgent(config);
+  return logship::agent::RunAgent(config, config_path);
 }

@@ -1,6 +1,5 @@
 #include "collector/collector.h"
 
-#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -8,10 +7,12 @@
 #include <memory>
 #include <thread>
 
+#include "collector/health_monitor.h"
+#include "collector/ingest/agent_auth.h"
 #include "collector/ingest/ingest_service.h"
+#include "collector/ingest/otlp_service.h"
 #include "collector/sinks/blackhole/blackhole_sink.h"
 #include "collector/sinks/postgres/postgres_sink.h"
-#include "collector/ingest/agent_auth.h"
 #include "common/file_util.h"
 #include "common/http/http_server.h"
 #include "common/log.h"
@@ -19,6 +20,7 @@
 
 namespace logship::collector {
 namespace {
+
 constexpr std::string_view kComponent = "collector";
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 
@@ -38,35 +40,54 @@ Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const ServerT
   return grpc::SslServerCredentials(opts);
 }
 
-}  // namespace
-
-int RunCollector(const CollectorConfig& config) {
-  // Block the stop signals in every thread (gRPC's included); this thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-
-  std::vector<std::unique_ptr<Sink>> sinks;
-  if (config.postgres) {
-    auto pg = std::make_unique<postgres::PostgresSink>(*config.postgres);
-    if (Status s = pg->HealthCheck(); !s.ok())
-      LogWarn(kComponent, "postgres is not reachable yet (batches will be retried): " + s.message());
-    sinks.push_back(std::move(pg));
-  }
-  if (config.blackhole) sinks.push_back(std::make_unique<BlackholeSink>());
-  std::vector<Sink*> sink_ptrs;
-  for (auto& s : sinks) sink_ptrs.push_back(s.get());
-
+// The parts of the configuration that can change without a restart.
+Result<std::shared_ptr<const IngestSettings>> MakeSettings(const CollectorConfig& config) {
   auto auth = AgentAuth::Load(config.tokens);
-  if (!auth.ok()) {
-    LogError(kComponent, auth.status().message());
-    return 1;
-  }
+  if (!auth.ok()) return auth.status();
   if (!auth->required())
     LogWarn(kComponent, "NO AUTHENTICATION: auth.tokens is not configured, so any client may send records");
+  return std::make_shared<const IngestSettings>(IngestSettings{config.limits, config.pipeline, std::move(*auth)});
+}
+
+// SIGHUP: re-read the file; a bad one is reported and the running settings stay.
+void Reload(const std::string& path, const CollectorConfig& running, IngestService& ingest) {
+  CollectorConfig next;
+  try {
+    next = LoadCollectorConfig(path);
+  } catch (const ConfigError& e) {
+    LogError(kComponent, std::string("reload failed, keeping the running configuration: ") + e.what());
+    return;
+  }
+  auto settings = MakeSettings(next);
+  if (!settings.ok()) {
+    LogError(kComponent, "reload failed, keeping the running configuration: " + settings.status().message());
+    return;
+  }
+  ingest.UpdateSettings(*settings);
+  if (next.listen != running.listen || next.http_listen != running.http_listen || next.tls.has_value() != running.tls.has_value() ||
+      next.postgres.has_value() != running.postgres.has_value() || next.blackhole != running.blackhole)
+    LogWarn(kComponent, "reloaded pipeline, limits and tokens; listen, http, tls and sinks changes need a restart");
+  else
+    LogInfo(kComponent, "configuration reloaded (" + std::to_string((*settings)->pipeline->stages()) + " pipeline stages)");
+}
+
+}  // namespace
+
+int RunCollector(const CollectorConfig& config, const std::string& config_path) {
+  // Block the stop and reload signals in every thread (gRPC's included); this thread waits.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto settings = MakeSettings(config);
+  if (!settings.ok()) {
+    LogError(kComponent, settings.status().message());
+    return 1;
+  }
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   if (config.tls) {
     auto built = ServerCredentials(*config.tls);
@@ -78,14 +99,29 @@ int RunCollector(const CollectorConfig& config) {
   } else {
     LogWarn(kComponent, "TLS is off: batches and tokens cross the network in clear text");
   }
+
+  std::vector<std::unique_ptr<Sink>> sinks;
+  if (config.postgres) {
+    auto pg = std::make_unique<postgres::PostgresSink>(*config.postgres);
+    if (Status s = pg->HealthCheck(); !s.ok())
+      LogWarn(kComponent, "postgres is not reachable yet (batches will be retried): " + s.message());
+    sinks.push_back(std::move(pg));
+  }
+  if (config.blackhole) sinks.push_back(std::make_unique<BlackholeSink>(config.blackhole_delay));
+  std::vector<Sink*> sink_ptrs;
+  for (auto& s : sinks) sink_ptrs.push_back(s.get());
+
   metrics::Registry registry;
-  IngestService ingest(config.limits, sink_ptrs, *auth, registry);
+  BatchWriter writer(sink_ptrs, registry);
+  IngestService ingest(*settings, writer, registry);
+  OtlpLogsService otlp(ingest, writer);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.max_frame_bytes + (64 << 10)));
   builder.RegisterService(&ingest);
+  builder.RegisterService(&otlp);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     LogError(kComponent, "cannot listen on " + config.listen);
@@ -94,13 +130,20 @@ int RunCollector(const CollectorConfig& config) {
   auto* health = server->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(logship::v1::Ingest::service_full_name(), true);
-  LogInfo(kComponent, "listening on " + config.listen + " (gRPC: Ingest, Health)");
+  HealthMonitor monitor(sink_ptrs, health, config.health);
+  monitor.Start();
+  registry.AddCallback("logship_collector_ingest_serving", "1 while logship.v1.Ingest is SERVING.", {},
+                       [&monitor] { return monitor.healthy() ? 1.0 : 0.0; });
+  LogInfo(kComponent, "listening on " + config.listen + " (gRPC: Ingest, OTLP LogsService, Health)");
 
   http::HttpServer http;
   http.Handle("/metrics", [&registry] {
     return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", registry.Render()};
   });
-  http.Handle("/healthz", [] { return http::Response{200, "text/plain; charset=utf-8", "ok\n"}; });
+  http.Handle("/healthz", [&monitor] {
+    if (monitor.healthy()) return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
+    return http::Response{503, "text/plain; charset=utf-8", "not serving: " + monitor.reason() + "\n"};
+  });
   if (!config.http_listen.empty()) {
     if (Status s = http.Start(config.http_listen); !s.ok())
       LogError(kComponent, s.message() + " (metrics unavailable; ingest continues)");
@@ -109,8 +152,13 @@ int RunCollector(const CollectorConfig& config) {
   }
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) break;
+    Reload(config_path, config, ingest);
+  }
   LogInfo(kComponent, "stopping (signal " + std::to_string(sig) + "); finishing in-flight batches");
+  monitor.Stop();
   health->Shutdown();
   ingest.Drain();
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);

@@ -44,6 +44,9 @@ CollectorConfig Parse(const ConfigNode& root) {
     c.limits.max_uncompressed_bytes =
         l.Size("max_uncompressed_bytes", c.limits.max_uncompressed_bytes, 1024, 1ull << 31);
     c.limits.max_records = static_cast<uint32_t>(l.Int("max_records", c.limits.max_records, 1, 10000000));
+    c.limits.max_attributes = static_cast<uint32_t>(l.Int("max_attributes", c.limits.max_attributes, 1, 100000));
+    c.limits.max_attribute_bytes = l.Size("max_attribute_bytes", c.limits.max_attribute_bytes, 64, 64ull << 20);
+    c.limits.max_inflight_bytes = l.Size("max_inflight_bytes", c.limits.max_inflight_bytes, 1 << 20, 64ull << 30);
     l.Finish();
   }
   ConfigMap sinks(m.Require("sinks"));
@@ -60,11 +63,26 @@ CollectorConfig Parse(const ConfigNode& root) {
   }
   if (sinks.Has("blackhole")) {
     auto n = sinks.Optional("blackhole");
-    if (!n.IsNull()) ConfigMap(n).Finish();
+    if (!n.IsNull()) {
+      ConfigMap b(n);
+      c.blackhole_delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+          b.Duration("delay", c.blackhole_delay, std::chrono::milliseconds(0), std::chrono::milliseconds(60000)));
+      b.Finish();
+    }
     c.blackhole = true;
   }
   sinks.Finish();
   if (!c.postgres && !c.blackhole) m.Require("sinks").Fail("configure at least one sink (postgres or blackhole)");
+  c.pipeline = Pipeline::FromConfig(m.Optional("pipeline"));
+  if (auto n = m.Optional("health"); !n.IsNull()) {
+    ConfigMap h(n);
+    using std::chrono::milliseconds;
+    c.health.check_interval = std::chrono::duration_cast<milliseconds>(
+        h.Duration("check_interval", c.health.check_interval, milliseconds(50), milliseconds(600000)));
+    c.health.unhealthy_after = std::chrono::duration_cast<milliseconds>(
+        h.Duration("unhealthy_after", c.health.unhealthy_after, milliseconds(0), milliseconds(3600000)));
+    h.Finish();
+  }
   if (auto n = m.Optional("http"); !n.IsNull()) {
     ConfigMap h(n);
     c.http_listen = h.String("listen", c.http_listen);

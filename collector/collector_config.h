@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <memory>
 #include <vector>
+
+#include "collector/pipeline/pipeline.h"
 
 namespace logship::collector {
 
@@ -13,6 +16,14 @@ struct Limits {
   uint64_t max_frame_bytes = 16ull << 20;         // compressed payload per frame
   uint64_t max_uncompressed_bytes = 64ull << 20;  // per batch, after decompression
   uint32_t max_records = 100000;                  // per batch
+  uint32_t max_attributes = 256;                  // per record (and per source)
+  uint64_t max_attribute_bytes = 64 << 10;        // key + value
+  uint64_t max_inflight_bytes = 256ull << 20;     // all streams together; reading stops beyond
+};
+
+struct HealthConfig {
+  std::chrono::milliseconds check_interval{5000};   // sink health checks
+  std::chrono::milliseconds unhealthy_after{30000}; // logship.v1.Ingest NOT_SERVING after this long
 };
 
 struct PostgresConfig {
@@ -40,6 +51,9 @@ struct CollectorConfig {
   Limits limits;
   std::optional<PostgresConfig> postgres;
   bool blackhole = false;
+  std::chrono::milliseconds blackhole_delay{0};  // per batch: a slow sink, for tests
+  HealthConfig health;
+  std::shared_ptr<const Pipeline> pipeline;      // never null
   std::string http_listen = "0.0.0.0:9740";  // /metrics and /healthz; empty = off
 };
 

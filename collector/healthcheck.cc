@@ -10,7 +10,7 @@
 
 namespace logship::collector {
 
-int RunHealthcheck(const std::string& address, int timeout_ms, const HealthcheckTls& tls) {
+int RunHealthcheck(const std::string& address, int timeout_ms, const HealthcheckTls& tls, const std::string& service) {
   std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
   if (!tls.ca_file.empty()) {
@@ -33,6 +33,7 @@ int RunHealthcheck(const std::string& address, int timeout_ms, const Healthcheck
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
   grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
   grpc::health::v1::HealthCheckResponse resp;
   const grpc::Status st = stub->Check(&ctx, req, &resp);
   if (!st.ok()) {

@@ -10,6 +10,7 @@ namespace logship::collector {
 struct HealthcheckTls {
   std::string ca_file, cert_file, key_file, server_name;
 };
-int RunHealthcheck(const std::string& address, int timeout_ms, const HealthcheckTls& tls);
+int RunHealthcheck(const std::string& address, int timeout_ms, const HealthcheckTls& tls,
+                   const std::string& service = "");
 
 }  // namespace logship::collector

@@ -27,13 +27,15 @@ int main(int argc, char** argv) {
   health->add_option("--cert-file", tls.cert_file, "client certificate (mTLS)");
   health->add_option("--key-file", tls.key_file, "client key (mTLS)");
   health->add_option("--server-name", tls.server_name, "expected name in the server certificate");
+  std::string service;
+  health->add_option("--service", service, "health of this service (e.g. logship.v1.Ingest); default: the server");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  if (health->parsed()) return logship::collector::RunHealthcheck(address, timeout_ms, tls);
+  if (health->parsed()) return logship::collector::RunHealthcheck(address, timeout_ms, tls, service);
 
   logship::collector::CollectorConfig config;
   try {
@@ -46,5 +48,5 @@ int main(int argc, char** argv) {
     std::cout << config_path << ": configuration OK\n";
     return 0;
   }
-  return logship::collector::RunCollector(config);
+  return logship::collector::RunCollector(config, config_path);
 }

@@ -66,4 +66,10 @@ RecordId JournalRecordId(std::string_view agent_id, std::string_view cursor) {
   return IdFromKey(key);
 }
 
+RecordId ContentRecordId(std::string_view canonical_content) {
+  std::string key("logship.content.v1");
+  key.append(canonical_content);
+  return IdFromKey(key);
+}
+
 }  // namespace logship

@@ -31,5 +31,8 @@ struct FilePosition {
 RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos);
 // A journal entry is named by its cursor, stable across re-reads of the same journal files.
 RecordId JournalRecordId(std::string_view agent_id, std::string_view cursor);
+// Records with no stable position (OTLP): a hash of their canonical content and resource.
+// The same record sent twice gets the same id; two identical records get one.
+RecordId ContentRecordId(std::string_view canonical_content);
 
 }  // namespace logship

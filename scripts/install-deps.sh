@@ -15,6 +15,7 @@ PACKAGES=(
   libpq-dev postgresql postgresql-client                     # PostgreSQL sink and its tests
   doctest-dev                                                # unit tests
   procps python3 util-linux                                  # integration harness (pgrep, runuser)
+  python3-grpcio python3-grpc-tools python3-protobuf         # OTLP and raw-frame test clients
 )
 
 missing=()

@@ -37,9 +37,22 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
                                    std::to_string(f.record_count()));
   if (out->agent_id() != f.agent_id()) return Status::InvalidArgument("batch agent_id differs from the frame's");
   const auto sources = static_cast<uint32_t>(out->sources_size());
+  const auto check_attributes = [&](const auto& attrs) -> Status {
+    if (static_cast<uint64_t>(attrs.size()) > limits_.max_attributes)
+      return Status::ResourceExhausted(std::to_string(attrs.size()) + " attributes exceed max_attributes");
+    for (const auto& kv : attrs) {
+      if (kv.key().size() + kv.value().size() > limits_.max_attribute_bytes)
+        return Status::ResourceExhausted("an attribute exceeds max_attribute_bytes");
+    }
+    return Status::Ok();
+  };
+  for (const auto& s : out->sources()) {
+    if (Status st = check_attributes(s.attributes()); !st.ok()) return st;
+  }
   for (const auto& r : out->records()) {
     if (r.id().size() != 16) return Status::InvalidArgument("record id must be 16 bytes");
     if (r.source_index() >= sources) return Status::InvalidArgument("record refers to a missing source");
+    if (Status st = check_attributes(r.attributes()); !st.ok()) return st;
   }
   return Status::Ok();
 }

@@ -1,6 +1,7 @@
 #include "collector/ingest/ingest_service.h"
 
 #include <chrono>
+#include <optional>
 
 #include "collector/ingest/frame_decoder.h"
 #include "common/clock.h"
@@ -11,16 +12,10 @@ namespace {
 constexpr std::string_view kComponent = "ingest";
 }
 
-IngestService::IngestService(const Limits& limits, std::vector<Sink*> sinks, const AgentAuth& auth,
-                             metrics::Registry& registry)
-    : limits_(limits),
-      sinks_(std::move(sinks)),
-      auth_(auth),
+BatchWriter::BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry)
+    : sinks_(std::move(sinks)),
       registry_(registry),
-      auth_failures_(registry.GetCounter("logship_collector_auth_failures_total",
-                                         "Streams refused for a missing or wrong token, or a foreign agent id.")),
-      frames_rejected_(registry.GetCounter("logship_collector_frames_rejected_total",
-                                           "Frames that could not be decoded or broke a limit.")) {
+      dropped_(registry.GetCounter("logship_collector_pipeline_dropped_total", "Records dropped by drop stages.")) {
   for (Sink* sink : sinks_) {
     const metrics::Labels l = {{"sink", std::string(sink->name())}};
     sink_metrics_.push_back(SinkMetrics{
@@ -34,6 +29,59 @@ IngestService::IngestService(const Limits& limits, std::vector<Sink*> sinks, con
   }
 }
 
+WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch) {
+  dropped_.Inc(pipeline.Process(&batch.batch));
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    Sink* sink = sinks_[i];
+    const SinkMetrics& m = sink_metrics_[i];
+    const auto start = std::chrono::steady_clock::now();
+    WriteResult r = sink->Write(batch);
+    m.write_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (r.outcome != WriteOutcome::kOk) {
+      m.errors->Inc();
+      r.reason = std::string(sink->name()) + ": " + r.reason;
+      return r;
+    }
+    m.records->Inc(static_cast<uint64_t>(batch.batch.records_size()));
+    const int64_t now = UnixNanosNow();
+    for (const auto& rec : batch.batch.records())
+      m.lag_seconds->Observe(static_cast<double>(now - static_cast<int64_t>(rec.observed_time_unix_nano())) / 1e9);
+  }
+  return {WriteOutcome::kOk, ""};
+}
+
+grpc::Status AuthenticateCall(const IngestSettings& settings, grpc::ServerContext* context, std::string* agent,
+                              metrics::Counter& failures) {
+  agent->clear();
+  if (!settings.auth.required()) return grpc::Status::OK;
+  const auto& md = context->client_metadata();
+  auto it = md.find("authorization");
+  std::optional<std::string> who;
+  if (it != md.end()) who = settings.auth.Authenticate(std::string_view(it->second.data(), it->second.size()));
+  if (!who) {
+    failures.Inc();
+    const char* why = it == md.end() ? "no bearer token" : "an unknown bearer token";
+    LogWarn(kComponent, std::string("refused a call with ") + why + " from " + context->peer());
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string("refused: ") + why);
+  }
+  *agent = *who;
+  return grpc::Status::OK;
+}
+
+IngestService::IngestService(std::shared_ptr<const IngestSettings> settings, BatchWriter& writer,
+                             metrics::Registry& registry)
+    : settings_(settings),
+      writer_(writer),
+      registry_(registry),
+      budget_(std::make_unique<InflightBudget>(settings->limits.max_inflight_bytes)),
+      frames_rejected_(registry.GetCounter("logship_collector_frames_rejected_total",
+                                           "Frames that could not be decoded or broke a limit.")),
+      auth_failures_(registry.GetCounter("logship_collector_auth_failures_total",
+                                         "Streams refused for a missing or wrong token, or a foreign agent id.")) {
+  registry.AddCallback("logship_collector_inflight_bytes", "Bytes of batches being processed (all streams).", {},
+                       [this] { return static_cast<double>(budget_->used()); });
+}
+
 void IngestService::CountReceived(const std::string& agent_id, uint64_t records) {
   registry_.GetCounter("logship_collector_records_received_total", "Records received, by agent.", {{"agent", agent_id}})
       .Inc(records);
@@ -41,9 +89,10 @@ void IngestService::CountReceived(const std::string& agent_id, uint64_t records)
 
 grpc::Status IngestService::Ship(grpc::ServerContext* context,
                                  grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) {
-  FrameDecoder decoder(limits_);
   logship::v1::BatchFrame frame;
   DecodedBatch batch;
+  std::shared_ptr<const IngestSettings> decoder_settings;  // the settings `decoder` was made for
+  std::optional<FrameDecoder> decoder;
   logship::v1::BatchAck ack;
   std::string peer = context->peer();
   struct Unregister {
@@ -56,21 +105,12 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
   } unregister{this, context};
 
   std::string authenticated;
-  if (auth_.required()) {
-    const auto& md = context->client_metadata();
-    auto it = md.find("authorization");
-    std::optional<std::string> agent;
-    if (it != md.end()) agent = auth_.Authenticate(std::string_view(it->second.data(), it->second.size()));
-    if (!agent) {
-      auth_failures_.Inc();
-      const char* why = it == md.end() ? "no bearer token" : "an unknown bearer token";
-      LogWarn(kComponent, std::string("refused a stream with ") + why + " from " + peer);
-      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string("refused: ") + why);
-    }
-    authenticated = *agent;
-  }
+  if (grpc::Status auth = AuthenticateCall(*settings(), context, &authenticated, auth_failures_); !auth.ok())
+    return auth;
+
   while (MarkIdle(context) && stream->Read(&frame)) {
     MarkBusy(context);
+    const auto s = settings();
     if (!authenticated.empty() && frame.agent_id() != authenticated) {
       auth_failures_.Inc();
       const std::string msg = "the token belongs to agent \"" + authenticated + "\" but the frame claims \"" +
@@ -78,15 +118,30 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       LogWarn(kComponent, "refused a stream from " + peer + ": " + msg);
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, msg);
     }
-    Status s = decoder.Decode(frame, &batch.batch);
-    if (!s.ok()) {
+    // Room for the compressed and the decoded batch, before decoding anything.
+    const uint64_t cost = frame.payload().size() + std::min<uint64_t>(frame.uncompressed_bytes(),
+                                                                      s->limits.max_uncompressed_bytes);
+    if (!budget_->Acquire(cost, [context] { return context->IsCancelled(); }))
+      return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled while waiting for room");
+    struct Release {
+      InflightBudget& b;
+      uint64_t n;
+      ~Release() { b.Release(n); }
+    } release{*budget_, cost};
+
+    if (decoder_settings != s) {
+      decoder.emplace(s->limits);
+      decoder_settings = s;
+    }
+    Status st = decoder->Decode(frame, &batch.batch);
+    if (!st.ok()) {
       const std::string msg = "frame " + std::to_string(frame.sequence()) + " from agent \"" +
-                              frame.agent_id().substr(0, 64) + "\": " + s.message();
+                              frame.agent_id().substr(0, 64) + "\": " + st.message();
       LogWarn(kComponent, "rejected " + msg + " (peer " + peer + ")");
       frames_rejected_.Inc();
       context->AddTrailingMetadata("logship-rejected-sequence", std::to_string(frame.sequence()));
-      return grpc::Status(s.code() == Status::Code::kResourceExhausted ? grpc::StatusCode::RESOURCE_EXHAUSTED
-                                                                       : grpc::StatusCode::INVALID_ARGUMENT,
+      return grpc::Status(st.code() == Status::Code::kResourceExhausted ? grpc::StatusCode::RESOURCE_EXHAUSTED
+                                                                        : grpc::StatusCode::INVALID_ARGUMENT,
                           msg);
     }
     batch.agent_id = frame.agent_id();
@@ -94,29 +149,17 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
     records_received_ += static_cast<uint64_t>(batch.batch.records_size());
     CountReceived(batch.agent_id, static_cast<uint64_t>(batch.batch.records_size()));
 
+    const WriteResult r = writer_.Write(*s->pipeline, batch);
     ack.Clear();
     ack.set_sequence(frame.sequence());
-    ack.set_status(logship::v1::BatchAck::OK);
-    for (size_t i = 0; i < sinks_.size(); ++i) {
-      Sink* sink = sinks_[i];
-      const SinkMetrics& m = sink_metrics_[i];
-      const auto start = std::chrono::steady_clock::now();
-      WriteResult r = sink->Write(batch);
-      m.write_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      if (r.outcome == WriteOutcome::kOk) {
-        m.records->Inc(static_cast<uint64_t>(batch.batch.records_size()));
-        const int64_t now = UnixNanosNow();
-        for (const auto& rec : batch.batch.records())
-          m.lag_seconds->Observe(static_cast<double>(now - static_cast<int64_t>(rec.observed_time_unix_nano())) / 1e9);
-        continue;
-      }
-      m.errors->Inc();
+    if (r.outcome == WriteOutcome::kOk) {
+      ack.set_status(logship::v1::BatchAck::OK);
+    } else {
       ack.set_status(r.outcome == WriteOutcome::kRetry ? logship::v1::BatchAck::RETRY
                                                        : logship::v1::BatchAck::REJECTED);
-      ack.set_reason(std::string(sink->name()) + ": " + r.reason);
+      ack.set_reason(r.reason);
       LogWarn(kComponent, "batch " + std::to_string(frame.sequence()) + " from " + batch.agent_id +
-                              " not stored: " + ack.reason());
-      break;
+                              " not stored: " + r.reason);
     }
     if (!stream->Write(ack)) break;
   }

@@ -1,13 +1,16 @@
-// logship.v1.Ingest: receives frames on a Ship stream, decodes them, writes them to every
-// sink, and acks each frame only after all sinks committed it.
+// logship.v1.Ingest: receives frames on a Ship stream, decodes them, runs the pipeline,
+// writes them to every sink, and acks each frame only after all sinks committed it.
 //
 // Threads: gRPC's synchronous server runs each Ship call on its own thread; frames of one
 // stream are handled in order on that thread. The sinks must be thread-safe and outlive
-// the service.
+// the service. Settings (limits, pipeline, tokens) can be replaced at any time
+// (UpdateSettings, on SIGHUP); a frame uses the settings current when it arrived.
 //
 // Authentication: when tokens are configured, a stream must carry "authorization: Bearer
 // <token>" (else UNAUTHENTICATED, checked once per stream), and every frame's agent_id must
 // be the token's agent (else PERMISSION_DENIED). Nothing is checked per record.
+//
+// Backpressure: a frame waits for room in the in-flight byte budget before it is decoded.
 //
 // Outcomes per frame: OK ack; RETRY ack when a sink could not store it now; a frame that
 // cannot be decoded ends the stream with INVALID_ARGUMENT (RESOURCE_EXHAUSTED for a limit)
@@ -17,26 +20,66 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <vector>
 
 #include "collector/collector_config.h"
 #include "collector/ingest/agent_auth.h"
+#include "collector/ingest/inflight_budget.h"
 #include "collector/sinks/sink.h"
 #include "common/metrics/registry.h"
 #include "logship/v1/ingest.grpc.pb.h"
 
 namespace logship::collector {
 
+struct IngestSettings {
+  Limits limits;
+  std::shared_ptr<const Pipeline> pipeline;
+  AgentAuth auth;
+};
+
+// Decoded batch → pipeline → every sink, with metrics. Shared by Ingest and OTLP ingest.
+// Thread-safe.
+class BatchWriter {
+ public:
+  // `sinks` and `registry` must outlive the writer.
+  BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry);
+  // Runs `pipeline`, then the sinks in order; the first failure decides the result.
+  WriteResult Write(const Pipeline& pipeline, DecodedBatch& batch);
+
+ private:
+  struct SinkMetrics {
+    metrics::Counter* records;
+    metrics::Counter* errors;
+    metrics::Histogram* write_seconds;
+    metrics::Histogram* lag_seconds;
+  };
+  const std::vector<Sink*> sinks_;
+  metrics::Registry& registry_;
+  std::vector<SinkMetrics> sink_metrics_;  // parallel to sinks_
+  metrics::Counter& dropped_;
+};
+
+// Checks the call's bearer token against `settings` (when tokens are configured). On
+// success *agent is the token's agent (empty when no tokens are configured).
+grpc::Status AuthenticateCall(const IngestSettings& settings, grpc::ServerContext* context, std::string* agent,
+                              metrics::Counter& failures);
+
 class IngestService final : public logship::v1::Ingest::Service {
  public:
-  // `auth` and `registry` must outlive the service.
-  IngestService(const Limits& limits, std::vector<Sink*> sinks, const AgentAuth& auth, metrics::Registry& registry);
+  // `writer` and `registry` must outlive the service.
+  IngestService(std::shared_ptr<const IngestSettings> settings, BatchWriter& writer, metrics::Registry& registry);
 
   grpc::Status Ship(grpc::ServerContext* context,
                     grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) override;
 
+  void UpdateSettings(std::shared_ptr<const IngestSettings> settings) { settings_.store(std::move(settings)); }
+  std::shared_ptr<const IngestSettings> settings() const { return settings_.load(); }
   uint64_t records_received() const { return records_received_.load(); }
+  InflightBudget& budget() { return *budget_; }
+  metrics::Counter& auth_failures() { return auth_failures_; }
+  void CountReceived(const std::string& agent_id, uint64_t records);
 
   // Graceful stop, before Server::Shutdown: streams waiting for their next frame end now;
   // a stream in the middle of a frame finishes it (sink write and ack) and then ends.
@@ -48,25 +91,17 @@ class IngestService final : public logship::v1::Ingest::Service {
   bool MarkIdle(grpc::ServerContext* ctx);
   void MarkBusy(grpc::ServerContext* ctx);
 
+  std::atomic<std::shared_ptr<const IngestSettings>> settings_;
+  BatchWriter& writer_;
+  metrics::Registry& registry_;
+  std::unique_ptr<InflightBudget> budget_;
+  metrics::Counter& frames_rejected_;
+  metrics::Counter& auth_failures_;
+  std::atomic<uint64_t> records_received_{0};
+
   std::mutex mu_;
   bool draining_ = false;                           // GUARDED_BY(mu_)
   std::map<grpc::ServerContext*, bool> streams_;    // GUARDED_BY(mu_): context → busy
-  struct SinkMetrics {
-    metrics::Counter* records;
-    metrics::Counter* errors;
-    metrics::Histogram* write_seconds;
-    metrics::Histogram* lag_seconds;
-  };
-  void CountReceived(const std::string& agent_id, uint64_t records);
-
-  const Limits limits_;
-  const std::vector<Sink*> sinks_;
-  const AgentAuth& auth_;
-  metrics::Registry& registry_;
-  metrics::Counter& auth_failures_;
-  std::vector<SinkMetrics> sink_metrics_;  // parallel to sinks_
-  metrics::Counter& frames_rejected_;
-  std::atomic<uint64_t> records_received_{0};
 };
 
 }  // namespace logship::collector

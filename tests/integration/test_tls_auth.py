@@ -121,7 +121,7 @@ def main():
                 passed += 1
             clog = collector.log_tail(400)
             assert "0123456789abcdef" not in clog and "nobody-configured" not in clog, "a token leaked into the collector log"
-            assert "refused a stream with an unknown bearer token" in clog, clog
+            assert "refused a call with an unknown bearer token" in clog, clog
             passed += 1
         except BaseException:
             for name, a in agents.items():

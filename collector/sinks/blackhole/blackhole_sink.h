@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 
 #include "collector/sinks/sink.h"
 
@@ -9,8 +11,10 @@ namespace logship::collector {
 
 class BlackholeSink final : public Sink {
  public:
+  explicit BlackholeSink(std::chrono::milliseconds delay = {}) : delay_(delay) {}
   std::string_view name() const override { return "blackhole"; }
   WriteResult Write(const DecodedBatch& batch) override {
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);  // a deliberately slow sink (tests)
     records_ += static_cast<uint64_t>(batch.batch.records_size());
     return {WriteOutcome::kOk, ""};
   }
@@ -18,6 +22,7 @@ class BlackholeSink final : public Sink {
   uint64_t records() const { return records_.load(); }
 
  private:
+  const std::chrono::milliseconds delay_;
   std::atomic<uint64_t> records_{0};
 };
 

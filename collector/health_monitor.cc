@@ -1,0 +1,68 @@
+#include "collector/health_monitor.h"
+
+#include <chrono>
+
+#include "common/log.h"
+#include "logship/v1/ingest.grpc.pb.h"
+
+namespace logship::collector {
+namespace {
+constexpr std::string_view kComponent = "health";
+}
+
+HealthMonitor::HealthMonitor(std::vector<Sink*> sinks, grpc::HealthCheckServiceInterface* health, HealthConfig config)
+    : sinks_(std::move(sinks)), health_(health), config_(config) {}
+
+HealthMonitor::~HealthMonitor() { Stop(); }
+
+void HealthMonitor::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void HealthMonitor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string HealthMonitor::reason() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reason_;
+}
+
+void HealthMonitor::Run() {
+  using Clock = std::chrono::steady_clock;
+  std::vector<Clock::time_point> failing_since(sinks_.size());
+  std::vector<bool> failing(sinks_.size(), false);
+  for (;;) {
+    std::string why;
+    for (size_t i = 0; i < sinks_.size(); ++i) {
+      const Status s = sinks_[i]->HealthCheck();
+      if (s.ok()) {
+        if (failing[i]) LogInfo(kComponent, std::string(sinks_[i]->name()) + " sink is reachable again");
+        failing[i] = false;
+        continue;
+      }
+      if (!failing[i]) {
+        failing[i] = true;
+        failing_since[i] = Clock::now();
+        LogWarn(kComponent, std::string(sinks_[i]->name()) + " sink check failed: " + s.message());
+      }
+      if (Clock::now() - failing_since[i] >= config_.unhealthy_after)
+        why += std::string(sinks_[i]->name()) + ": " + s.message() + "; ";
+    }
+    const bool now_healthy = why.empty();
+    if (now_healthy != healthy_.load()) {
+      health_->SetServingStatus(logship::v1::Ingest::service_full_name(), now_healthy);
+      if (now_healthy) LogInfo(kComponent, "logship.v1.Ingest is SERVING again");
+      else LogError(kComponent, "logship.v1.Ingest is NOT_SERVING: " + why);
+      healthy_ = now_healthy;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    reason_ = why;
+    if (wake_.wait_for(lock, config_.check_interval, [this] { return stopping_; })) return;
+  }
+}
+
+}  // namespace logship::collector

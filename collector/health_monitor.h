@@ -1,0 +1,46 @@
+// Watches the sinks' health checks on its own thread and drives the gRPC health status of
+// "logship.v1.Ingest": NOT_SERVING once a sink has been failing for longer than
+// `unhealthy_after`, SERVING again as soon as it passes. The overall status ("") stays
+// SERVING while the process runs. Start/Stop from the main thread; healthy() from any.
+#pragma once
+
+#include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/collector_config.h"
+#include "collector/sinks/sink.h"
+
+namespace logship::collector {
+
+class HealthMonitor {
+ public:
+  // `sinks` and `health` must outlive the monitor.
+  HealthMonitor(std::vector<Sink*> sinks, grpc::HealthCheckServiceInterface* health, HealthConfig config);
+  ~HealthMonitor();
+  void Start();
+  void Stop();
+  bool healthy() const { return healthy_.load(); }
+  // Why it is unhealthy (empty when healthy).
+  std::string reason() const;
+
+ private:
+  void Run();
+
+  const std::vector<Sink*> sinks_;
+  grpc::HealthCheckServiceInterface* health_;
+  const HealthConfig config_;
+  std::atomic<bool> healthy_{true};
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::string reason_;     // GUARDED_BY(mu_)
+};
+
+}  // namespace logship::collector

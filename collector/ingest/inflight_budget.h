@@ -1,0 +1,50 @@
+// Bounds the bytes of batches being processed across all streams (limits.max_inflight_bytes).
+// A stream that cannot get budget waits before decoding, so it stops reading and gRPC flow
+// control pushes back to the agent, whose spool absorbs it. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+namespace logship::collector {
+
+class InflightBudget {
+ public:
+  explicit InflightBudget(uint64_t max_bytes) : max_(max_bytes) {}
+
+  // Blocks until `bytes` fit (a request larger than the whole budget waits until nothing
+  // else is in flight). Gives up, returning false, once `cancelled()` says so.
+  bool Acquire(uint64_t bytes, const std::function<bool()>& cancelled) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (used_ != 0 && used_ + bytes > max_) {
+      if (cancelled()) return false;
+      freed_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    used_ += bytes;
+    return true;
+  }
+
+  void Release(uint64_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      used_ -= bytes;
+    }
+    freed_.notify_all();
+  }
+
+  uint64_t used() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return used_;
+  }
+
+ private:
+  const uint64_t max_;
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
+  uint64_t used_ = 0;  // GUARDED_BY(mu_)
+};
+
+}  // namespace logship::collector

@@ -1,0 +1,176 @@
+#include "collector/ingest/otlp_service.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "collector/pipeline/stages.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/record_id.h"
+
+namespace logship::collector {
+namespace {
+
+namespace otlp = opentelemetry::proto;
+constexpr std::string_view kComponent = "otlp";
+constexpr int kMaxDepth = 16;
+
+void WriteJson(const otlp::common::v1::AnyValue& v, int depth, rapidjson::Writer<rapidjson::StringBuffer>& w) {
+  if (depth > kMaxDepth) {
+    w.String("…");  // deeper nesting is cut, never recursed into without bound
+    return;
+  }
+  switch (v.value_case()) {
+    case otlp::common::v1::AnyValue::kStringValue: w.String(v.string_value().data(), static_cast<rapidjson::SizeType>(v.string_value().size())); break;
+    case otlp::common::v1::AnyValue::kBoolValue: w.Bool(v.bool_value()); break;
+    case otlp::common::v1::AnyValue::kIntValue: w.Int64(v.int_value()); break;
+    case otlp::common::v1::AnyValue::kDoubleValue: w.Double(v.double_value()); break;
+    case otlp::common::v1::AnyValue::kBytesValue: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hex;
+      for (unsigned char c : v.bytes_value()) { hex.push_back(kHex[c >> 4]); hex.push_back(kHex[c & 15]); }
+      w.String(hex.data(), static_cast<rapidjson::SizeType>(hex.size()));
+      break;
+    }
+    case otlp::common::v1::AnyValue::kArrayValue:
+      w.StartArray();
+      for (const auto& e : v.array_value().values()) WriteJson(e, depth + 1, w);
+      w.EndArray();
+      break;
+    case otlp::common::v1::AnyValue::kKvlistValue:
+      w.StartObject();
+      for (const auto& kv : v.kvlist_value().values()) {
+        w.Key(kv.key().data(), static_cast<rapidjson::SizeType>(kv.key().size()));
+        WriteJson(kv.value(), depth + 1, w);
+      }
+      w.EndObject();
+      break;
+    default: w.Null();
+  }
+}
+
+// Text for an attribute or body: strings and bytes as they are, the rest as JSON.
+std::string AsText(const otlp::common::v1::AnyValue& v) {
+  if (v.has_string_value()) return v.string_value();
+  if (v.has_bytes_value()) return v.bytes_value();
+  if (v.value_case() == otlp::common::v1::AnyValue::VALUE_NOT_SET) return "";
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  WriteJson(v, 0, w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string Hex(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) { out.push_back(kHex[c >> 4]); out.push_back(kHex[c & 15]); }
+  return out;
+}
+
+void AddAttribute(logship::v1::LogRecord* r, std::string_view k, std::string_view v) {
+  auto* kv = r->add_attributes();
+  kv->set_key(k.data(), k.size());
+  kv->set_value(v.data(), v.size());
+}
+
+}  // namespace
+
+Status ConvertResourceLogs(const otlp::logs::v1::ResourceLogs& in, const Limits& limits, const std::string& agent_id,
+                           const std::string& peer_host, DecodedBatch* out) {
+  out->batch.Clear();
+  out->agent_id = agent_id;
+  out->batch.set_agent_id(agent_id);
+  auto* source = out->batch.add_sources();
+  std::string service = "otlp", host = peer_host;
+  if (static_cast<uint64_t>(in.resource().attributes_size()) > limits.max_attributes)
+    return Status::InvalidArgument("resource has more than max_attributes attributes");
+  for (const auto& kv : in.resource().attributes()) {
+    const std::string value = AsText(kv.value());
+    if (kv.key() == "service.name") service = value;
+    if (kv.key() == "host.name") host = value;
+    auto* a = source->add_attributes();
+    a->set_key(kv.key());
+    a->set_value(value);
+  }
+  source->set_name(service);
+  out->batch.set_host(host);
+  const std::string resource_key = in.resource().SerializeAsString();
+  const int64_t now = UnixNanosNow();
+  std::string canonical;
+  for (const auto& scope : in.scope_logs()) {
+    for (const auto& lr : scope.log_records()) {
+      if (static_cast<uint64_t>(out->batch.records_size()) >= limits.max_records)
+        return Status::InvalidArgument("more than max_records log records in one resource");
+      if (static_cast<uint64_t>(lr.attributes_size()) + 4 > limits.max_attributes)
+        return Status::InvalidArgument("a log record has more than max_attributes attributes");
+      auto* r = out->batch.add_records();
+      canonical.clear();
+      {
+        google::protobuf::io::StringOutputStream sos(&canonical);
+        google::protobuf::io::CodedOutputStream cos(&sos);
+        cos.SetSerializationDeterministic(true);
+        lr.SerializeToCodedStream(&cos);
+      }
+      canonical.append(resource_key).append(scope.scope().name());
+      const RecordId id = ContentRecordId(canonical);
+      r->set_id(id.bytes.data(), id.bytes.size());
+      r->set_time_unix_nano(lr.time_unix_nano());
+      // Observed time must not depend on when we received it, or a retry would differ.
+      const uint64_t observed = lr.observed_time_unix_nano() != 0 ? lr.observed_time_unix_nano()
+                                : lr.time_unix_nano() != 0     ? lr.time_unix_nano()
+                                                               : static_cast<uint64_t>(now);
+      r->set_observed_time_unix_nano(observed);
+      int32_t sev = lr.severity_number();
+      if (sev < 1 || sev > 24) sev = ParseSeverity(lr.severity_text());
+      r->set_severity(sev);
+      r->set_body(AsText(lr.body()));
+      for (const auto& kv : lr.attributes()) {
+        const std::string value = AsText(kv.value());
+        if (kv.key().size() + value.size() > limits.max_attribute_bytes)
+          return Status::InvalidArgument("an attribute exceeds max_attribute_bytes");
+        AddAttribute(r, kv.key(), value);
+      }
+      if (!lr.trace_id().empty()) AddAttribute(r, "trace_id", Hex(lr.trace_id()));
+      if (!lr.span_id().empty()) AddAttribute(r, "span_id", Hex(lr.span_id()));
+      if (!lr.severity_text().empty()) AddAttribute(r, "severity_text", lr.severity_text());
+      if (!scope.scope().name().empty()) AddAttribute(r, "otel.scope.name", scope.scope().name());
+      r->set_source_index(0);
+    }
+  }
+  return Status::Ok();
+}
+
+grpc::Status OtlpLogsService::Export(grpc::ServerContext* context,
+                                     const otlp::collector::logs::v1::ExportLogsServiceRequest* request,
+                                     otlp::collector::logs::v1::ExportLogsServiceResponse*) {
+  const auto settings = ingest_.settings();
+  std::string agent;
+  if (grpc::Status auth = AuthenticateCall(*settings, context, &agent, ingest_.auth_failures()); !auth.ok()) return auth;
+  if (agent.empty()) agent = "otlp";
+  std::string peer = context->peer();  // "ipv4:1.2.3.4:5678"
+  if (auto colon = peer.find(':'); colon != std::string::npos) peer = peer.substr(colon + 1, peer.rfind(':') - colon - 1);
+
+  const uint64_t cost = 2 * request->ByteSizeLong();
+  if (!ingest_.budget().Acquire(cost, [context] { return context->IsCancelled(); }))
+    return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while waiting for room");
+  struct Release {
+    InflightBudget& b;
+    uint64_t n;
+    ~Release() { b.Release(n); }
+  } release{ingest_.budget(), cost};
+
+  DecodedBatch batch;
+  for (const auto& rl : request->resource_logs()) {
+    if (Status s = ConvertResourceLogs(rl, settings->limits, agent, peer, &batch); !s.ok()) {
+      LogWarn(kComponent, "rejected an export from " + context->peer() + ": " + s.message());
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
+    }
+    ingest_.CountReceived(agent, static_cast<uint64_t>(batch.batch.records_size()));
+    const WriteResult r = writer_.Write(*settings->pipeline, batch);
+    if (r.outcome == WriteOutcome::kRetry) return grpc::Status(grpc::StatusCode::UNAVAILABLE, r.reason);
+    if (r.outcome == WriteOutcome::kReject) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, r.reason);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace logship::collector
