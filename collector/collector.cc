@@ -120,6 +120,10 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
   int port = 0;
   builder.AddListeningPort(config.listen, creds, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.max_frame_bytes + (64 << 10)));
+  // A fixed receive window: with gRPC's BDP probing the window grows without bound and a
+  // stream we stopped reading (budget full) would keep buffering instead of pushing back.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, static_cast<int>(config.limits.stream_window_bytes));
   builder.RegisterService(&ingest);
   builder.RegisterService(&otlp);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -47,6 +47,7 @@ CollectorConfig Parse(const ConfigNode& root) {
     c.limits.max_attributes = static_cast<uint32_t>(l.Int("max_attributes", c.limits.max_attributes, 1, 100000));
     c.limits.max_attribute_bytes = l.Size("max_attribute_bytes", c.limits.max_attribute_bytes, 64, 64ull << 20);
     c.limits.max_inflight_bytes = l.Size("max_inflight_bytes", c.limits.max_inflight_bytes, 1 << 20, 64ull << 30);
+    c.limits.stream_window_bytes = l.Size("stream_window_bytes", c.limits.stream_window_bytes, 64 << 10, 64 << 20);
     l.Finish();
   }
   ConfigMap sinks(m.Require("sinks"));

@@ -19,6 +19,7 @@ struct Limits {
   uint32_t max_attributes = 256;                  // per record (and per source)
   uint64_t max_attribute_bytes = 64 << 10;        // key + value
   uint64_t max_inflight_bytes = 256ull << 20;     // all streams together; reading stops beyond
+  uint64_t stream_window_bytes = 1ull << 20;      // HTTP/2 receive window per stream (fixed, no BDP growth)
 };
 
 struct HealthConfig {

@@ -30,8 +30,9 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
       return Status::InvalidArgument("unknown codec " + std::to_string(static_cast<int>(f.codec())));
   }
   out->Clear();
-  if (!out->ParseFromArray(serialized.data(), static_cast<int>(serialized.size())))
-    return Status::InvalidArgument("payload is not a valid logship.v1.Batch");
+  const bool parsed = out->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()));
+  std::string().swap(buffer_);  // no decompressed batch stays allocated between frames
+  if (!parsed) return Status::InvalidArgument("payload is not a valid logship.v1.Batch");
   if (static_cast<uint64_t>(out->records_size()) != f.record_count())
     return Status::InvalidArgument("batch holds " + std::to_string(out->records_size()) + " records, frame declared " +
                                    std::to_string(f.record_count()));

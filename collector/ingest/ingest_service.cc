@@ -89,8 +89,9 @@ void IngestService::CountReceived(const std::string& agent_id, uint64_t records)
 
 grpc::Status IngestService::Ship(grpc::ServerContext* context,
                                  grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) {
-  logship::v1::BatchFrame frame;
-  DecodedBatch batch;
+  // Frame and batch are fresh for every frame: reusing them would keep each idle stream's
+  // largest batch allocated, and with many streams that is most of the process's memory.
+  auto frame = std::make_unique<logship::v1::BatchFrame>();
   std::shared_ptr<const IngestSettings> decoder_settings;  // the settings `decoder` was made for
   std::optional<FrameDecoder> decoder;
   logship::v1::BatchAck ack;
@@ -108,19 +109,22 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
   if (grpc::Status auth = AuthenticateCall(*settings(), context, &authenticated, auth_failures_); !auth.ok())
     return auth;
 
-  while (MarkIdle(context) && stream->Read(&frame)) {
+  for (; MarkIdle(context) && stream->Read(frame.get()); frame = std::make_unique<logship::v1::BatchFrame>()) {
     MarkBusy(context);
+    const logship::v1::BatchFrame& f = *frame;
+    DecodedBatch batch;
     const auto s = settings();
-    if (!authenticated.empty() && frame.agent_id() != authenticated) {
+    if (!authenticated.empty() && f.agent_id() != authenticated) {
       auth_failures_.Inc();
       const std::string msg = "the token belongs to agent \"" + authenticated + "\" but the frame claims \"" +
-                              frame.agent_id().substr(0, 64) + "\"";
+                              f.agent_id().substr(0, 64) + "\"";
       LogWarn(kComponent, "refused a stream from " + peer + ": " + msg);
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, msg);
     }
-    // Room for the compressed and the decoded batch, before decoding anything.
-    const uint64_t cost = frame.payload().size() + std::min<uint64_t>(frame.uncompressed_bytes(),
-                                                                      s->limits.max_uncompressed_bytes);
+    // Room for the compressed frame, the decompressed bytes and the decoded records (about
+    // twice the serialized size), before decoding anything.
+    const uint64_t cost = f.payload().size() + 3 * std::min<uint64_t>(f.uncompressed_bytes(),
+                                                                          s->limits.max_uncompressed_bytes);
     if (!budget_->Acquire(cost, [context] { return context->IsCancelled(); }))
       return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled while waiting for room");
     struct Release {
@@ -133,32 +137,32 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       decoder.emplace(s->limits);
       decoder_settings = s;
     }
-    Status st = decoder->Decode(frame, &batch.batch);
+    Status st = decoder->Decode(f, &batch.batch);
     if (!st.ok()) {
-      const std::string msg = "frame " + std::to_string(frame.sequence()) + " from agent \"" +
-                              frame.agent_id().substr(0, 64) + "\": " + st.message();
+      const std::string msg = "frame " + std::to_string(f.sequence()) + " from agent \"" +
+                              f.agent_id().substr(0, 64) + "\": " + st.message();
       LogWarn(kComponent, "rejected " + msg + " (peer " + peer + ")");
       frames_rejected_.Inc();
-      context->AddTrailingMetadata("logship-rejected-sequence", std::to_string(frame.sequence()));
+      context->AddTrailingMetadata("logship-rejected-sequence", std::to_string(f.sequence()));
       return grpc::Status(st.code() == Status::Code::kResourceExhausted ? grpc::StatusCode::RESOURCE_EXHAUSTED
                                                                         : grpc::StatusCode::INVALID_ARGUMENT,
                           msg);
     }
-    batch.agent_id = frame.agent_id();
-    batch.sequence = frame.sequence();
+    batch.agent_id = f.agent_id();
+    batch.sequence = f.sequence();
     records_received_ += static_cast<uint64_t>(batch.batch.records_size());
     CountReceived(batch.agent_id, static_cast<uint64_t>(batch.batch.records_size()));
 
     const WriteResult r = writer_.Write(*s->pipeline, batch);
     ack.Clear();
-    ack.set_sequence(frame.sequence());
+    ack.set_sequence(f.sequence());
     if (r.outcome == WriteOutcome::kOk) {
       ack.set_status(logship::v1::BatchAck::OK);
     } else {
       ack.set_status(r.outcome == WriteOutcome::kRetry ? logship::v1::BatchAck::RETRY
                                                        : logship::v1::BatchAck::REJECTED);
       ack.set_reason(r.reason);
-      LogWarn(kComponent, "batch " + std::to_string(frame.sequence()) + " from " + batch.agent_id +
+      LogWarn(kComponent, "batch " + std::to_string(f.sequence()) + " from " + batch.agent_id +
                               " not stored: " + r.reason);
     }
     if (!stream->Write(ack)) break;

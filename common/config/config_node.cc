@@ -133,6 +133,12 @@ std::vector<std::pair<std::string, std::string>> ConfigNode::AsStringMap() const
 
 ConfigMap::ConfigMap(const ConfigNode& node) : node_(node) {
   if (!node_.IsMap()) node_.Fail("expected a mapping (key: value)");
+  // yaml-cpp keeps one of two equal keys silently; a config must not.
+  std::set<std::string> seen;
+  for (const auto& kv : node_.raw()) {
+    if (!seen.insert(kv.first.Scalar()).second)
+      ConfigNode(kv.first, node_.file(), node_.path()).Fail("duplicate key \"" + kv.first.Scalar() + "\"");
+  }
 }
 
 bool ConfigMap::Has(const std::string& key) const { return static_cast<bool>(node_.raw()[key]); }

@@ -311,7 +311,7 @@ def hostile_bytes(env):
 
 @scenario
 def many_files_idle(env):
-    """1,000 files tailed at once: an idle agent uses under 2% of one core."""
+    """1,000 files tailed at once: an idle agent uses under 2% of one core and little memory."""
     d = env.work / "many"
     d.mkdir()
     for i in range(1000):
@@ -328,7 +328,9 @@ def many_files_idle(env):
     time.sleep(10)
     share = (cpu() - c0) / (time.monotonic() - t0)
     assert share < 0.02, f"idle agent with 1,000 files used {share * 100:.2f}% of a core"
-    return agent, f"idle CPU {share * 100:.2f}% of one core with 1,000 files"
+    rss = agent.rss_peak_kib() / 1024
+    assert rss < 64, f"agent peak RSS {rss:.0f} MiB with 1,000 files (per-file buffers?)"
+    return agent, f"idle CPU {share * 100:.2f}% of one core, peak RSS {rss:.0f} MiB with 1,000 files"
 
 
 def main():

@@ -25,6 +25,7 @@ FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, std::string age
     : loop_(loop), config_(std::move(config)), agent_id_(std::move(agent_id)), checkpoints_(checkpoints) {
   tailer_options_.fingerprint_bytes = config_.fingerprint_bytes;
   tailer_options_.max_line_bytes = config_.max_line_bytes;
+  tailer_options_.shared_buffer = std::make_shared<std::string>();
   if (config_.multiline) tailer_options_.multiline = &*config_.multiline;
 }
 

@@ -25,6 +25,7 @@ Result<std::unique_ptr<FileTailer>> FileTailer::Open(const std::string& path, ui
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
   std::unique_ptr<FileTailer> t(new FileTailer(path, std::move(fd), source_id, options));
   if (options.multiline != nullptr) t->grouper_ = std::make_unique<MultilineGrouper>(*options.multiline);
+  t->chunk_ = options.shared_buffer ? options.shared_buffer : std::make_shared<std::string>();
   t->device_ = static_cast<uint64_t>(st.st_dev);
   t->inode_ = static_cast<uint64_t>(st.st_ino);
   return t;
@@ -126,15 +127,16 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& a
   size_t consumed = 0;
   const uint64_t max_line = options_.max_line_bytes;
   while (consumed < budget) {
-    chunk_.resize(options_.read_chunk);
-    const ssize_t n = ::pread(fd_.get(), chunk_.data(), chunk_.size(), static_cast<off_t>(read_offset_));
+    std::string& chunk = *chunk_;
+    chunk.resize(options_.read_chunk);
+    const ssize_t n = ::pread(fd_.get(), chunk.data(), chunk.size(), static_cast<off_t>(read_offset_));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ReadOutcome::kError;
     }
     if (n == 0) return ReadOutcome::kEof;
     const int64_t now = UnixNanosNow();
-    const char* p = chunk_.data();
+    const char* p = chunk.data();
     const char* end = p + n;
     uint64_t pos = read_offset_;  // file offset of *p
     while (p < end) {

@@ -23,6 +23,9 @@ struct TailerOptions {
   uint64_t max_line_bytes = 1ull << 20;
   size_t read_chunk = 256 << 10;
   const MultilineOptions* multiline = nullptr;  // grouping on when set; must outlive the tailer
+  // Read buffer shared by every tailer of a source (they read one at a time, on the loop
+  // thread), so 1,000 open files do not hold 1,000 chunks. Null: the tailer has its own.
+  std::shared_ptr<std::string> shared_buffer;
 };
 
 class FileTailer {
@@ -82,7 +85,7 @@ class FileTailer {
   std::string partial_;          // an unterminated line's bytes, starting at partial_offset_
   uint64_t partial_offset_ = 0;
   bool split_pending_ = false;   // earlier parts of the pending line were emitted
-  std::string chunk_;
+  std::shared_ptr<std::string> chunk_;          // options_.shared_buffer, or our own
   std::unique_ptr<MultilineGrouper> grouper_;  // set when options_.multiline is
 };
 
