@@ -135,12 +135,26 @@ int64_t ParseTimestampNanos(std::string_view s) {
     else if (!std::isdigit(static_cast<unsigned char>(c))) all_digits = false;
   }
   if (all_digits) {
-    const double v = std::strtod(std::string(s).c_str(), nullptr);
+    // Integer arithmetic: a double cannot hold nanoseconds since 1970 exactly.
+    const size_t dotpos = s.find('.');
+    const std::string_view whole = s.substr(0, dotpos);
+    if (whole.empty() || whole.size() > 19) return 0;
+    int64_t v = 0;
+    for (char c : whole) v = v * 10 + (c - '0');
+    int64_t frac_ns = 0;  // fraction of the unit, scaled to nanoseconds of that unit below
+    int64_t scale = 100000000;
+    if (dotpos != std::string_view::npos) {
+      for (char c : s.substr(dotpos + 1)) {
+        if (scale == 0) break;
+        frac_ns += (c - '0') * scale;
+        scale /= 10;
+      }
+    }
     if (v <= 0) return 0;
-    if (v < 1e11) return static_cast<int64_t>(v * 1e9);    // seconds
-    if (v < 1e14) return static_cast<int64_t>(v * 1e6);    // milliseconds
-    if (v < 1e17) return static_cast<int64_t>(v * 1e3);    // microseconds
-    return static_cast<int64_t>(v);                        // nanoseconds
+    if (v < 100000000000LL) return v * 1000000000 + frac_ns;           // seconds
+    if (v < 100000000000000LL) return v * 1000000 + frac_ns / 1000;    // milliseconds
+    if (v < 100000000000000000LL) return v * 1000 + frac_ns / 1000000; // microseconds
+    return v;                                                          // nanoseconds
   }
   int Y, M, D, h, m, sec;
   if (!Digits(s, 0, 4, &Y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, &M) || s[7] != '-' ||
