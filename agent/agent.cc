@@ -179,9 +179,7 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
           pipeline, registry.GetCounter("logship_agent_records_read_total", read_help, {{"source", jc.name}})));
     }
     http::HttpServer http;
-    http.Handle("/metrics", [&registry] {
-      return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", registry.Render()};
-    });
+    http::ServeMetrics(http, registry);
     http.Handle("/healthz", [] { return http::Response{200, "text/plain; charset=utf-8", "ok\n"}; });
     if (!config.http_listen.empty()) {
       if (Status s = http.Start(config.http_listen); !s.ok())

@@ -152,13 +152,7 @@ AgentConfig Parse(const ConfigNode& root) {
     c.collector.backoff_max = Ms(cc, "backoff_max", c.collector.backoff_max, c.collector.backoff_min, milliseconds(3600000));
     cc.Finish();
   }
-  if (auto n = m.Optional("http"); !n.IsNull()) {
-    ConfigMap h(n);
-    c.http_listen = h.String("listen", c.http_listen);
-    if (!c.http_listen.empty() && c.http_listen.find(':') == std::string::npos)
-      h.Require("listen").Fail("expected host:port, or \"\" to turn the HTTP server off");
-    h.Finish();
-  }
+  c.http_listen = ParseHttpListen(m, c.http_listen);
   m.Finish();
   return c;
 }

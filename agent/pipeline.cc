@@ -7,6 +7,10 @@ namespace logship::agent {
 namespace {
 constexpr std::string_view kComponent = "pipeline";
 constexpr uint64_t kRetryMs = 100;
+// The checkpoint file is rewritten at most this often: each spooled frame already carries
+// its positions, so the file only bounds how much recovery replays and gates segment
+// deletion. (With 1,000 files, rewriting it per batch dominated an idle agent's CPU.)
+constexpr uint64_t kCheckpointEveryMs = 1000;
 }  // namespace
 
 Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spool, CheckpointStore& checkpoints)
@@ -17,11 +21,18 @@ Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spo
       batcher_(config.batch, config.compression_level, config.agent_id, config.host) {}
 
 void Pipeline::Start() {
-  for (auto* t : {&linger_timer_, &retry_timer_, &fsync_timer_, &checkpoint_retry_timer_}) {
+  for (auto* t : {&linger_timer_, &retry_timer_, &fsync_timer_, &checkpoint_timer_}) {
     uv_timer_init(loop_, t->get());
     t->MarkInitialized();
     t->get()->data = this;
   }
+  uv_timer_start(
+      checkpoint_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Pipeline*>(t->data);
+        if (self->unsaved_sequence_ != 0) self->SaveCheckpoints(self->unsaved_sequence_);
+      },
+      kCheckpointEveryMs, kCheckpointEveryMs);
   if (config_.spool.fsync == spool::FsyncPolicy::kInterval) {
     const auto ms = static_cast<uint64_t>(config_.fsync_interval.count());
     uv_timer_start(
@@ -36,7 +47,7 @@ void Pipeline::Start() {
 
 void Pipeline::Stop() {
   if (unsaved_sequence_ != 0) SaveCheckpoints(unsaved_sequence_);
-  checkpoint_retry_timer_.Close();
+  checkpoint_timer_.Close();
   linger_timer_.Close();
   retry_timer_.Close();
   fsync_timer_.Close();
@@ -104,32 +115,23 @@ bool Pipeline::AppendHeld() {
   records_spooled_ += held_->record_count;
   checkpoints_.Apply(held_->delta);
   held_.reset();
-  SaveCheckpoints(*seq);
+  unsaved_sequence_ = *seq;  // saved by checkpoint_timer_ (or Stop)
   return true;
 }
 
 void Pipeline::SaveCheckpoints(uint64_t sequence) {
-  // The frame's meta already holds these positions; the file makes recovery cheap and lets
-  // acknowledged segments go, so a failure (disk full) only delays that: retry on a timer.
   Status s = checkpoints_.Save(sequence, config_.spool.fsync == spool::FsyncPolicy::kBatch);
   if (s.ok()) {
     spool_.MarkCheckpointed(sequence);
-    if (unsaved_sequence_ != 0) LogInfo(kComponent, "checkpoints saved again");
+    if (checkpoint_save_failing_) LogInfo(kComponent, "checkpoints saved again");
+    checkpoint_save_failing_ = false;
     unsaved_sequence_ = 0;
-    uv_timer_stop(checkpoint_retry_timer_.get());
     return;
   }
-  if (unsaved_sequence_ == 0) {
+  // A failure (disk full) only delays segment deletion; the timer tries again.
+  if (!checkpoint_save_failing_)
     LogWarn(kComponent, "cannot save checkpoints (positions stay in the spool; retrying): " + s.message());
-    uv_timer_start(
-        checkpoint_retry_timer_.get(),
-        [](uv_timer_t* t) {
-          auto* self = static_cast<Pipeline*>(t->data);
-          if (self->unsaved_sequence_ != 0) self->SaveCheckpoints(self->unsaved_sequence_);
-        },
-        500, 500);
-  }
-  unsaved_sequence_ = sequence;
+  checkpoint_save_failing_ = true;
 }
 
 bool Pipeline::Flush() {

@@ -61,8 +61,9 @@ class Pipeline final : public Emitter {
   UvHandle<uv_timer_t> linger_timer_;
   UvHandle<uv_timer_t> retry_timer_;
   UvHandle<uv_timer_t> fsync_timer_;
-  UvHandle<uv_timer_t> checkpoint_retry_timer_;
-  uint64_t unsaved_sequence_ = 0;        // a checkpoint save failed at this sequence; retried
+  UvHandle<uv_timer_t> checkpoint_timer_;
+  uint64_t unsaved_sequence_ = 0;        // spooled frames after the checkpoint file; 0 = none
+  bool checkpoint_save_failing_ = false;
 };
 
 }  // namespace logship::agent

@@ -141,9 +141,7 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
   LogInfo(kComponent, "listening on " + config.listen + " (gRPC: Ingest, OTLP LogsService, Health)");
 
   http::HttpServer http;
-  http.Handle("/metrics", [&registry] {
-    return http::Response{200, "text/plain; version=0.0.4; charset=utf-8", registry.Render()};
-  });
+  http::ServeMetrics(http, registry);
   http.Handle("/healthz", [&monitor] {
     if (monitor.healthy()) return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
     return http::Response{503, "text/plain; charset=utf-8", "not serving: " + monitor.reason() + "\n"};

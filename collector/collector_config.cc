@@ -84,13 +84,7 @@ CollectorConfig Parse(const ConfigNode& root) {
         h.Duration("unhealthy_after", c.health.unhealthy_after, milliseconds(0), milliseconds(3600000)));
     h.Finish();
   }
-  if (auto n = m.Optional("http"); !n.IsNull()) {
-    ConfigMap h(n);
-    c.http_listen = h.String("listen", c.http_listen);
-    if (!c.http_listen.empty() && c.http_listen.find(':') == std::string::npos)
-      h.Require("listen").Fail("expected host:port, or \"\" to turn the HTTP server off");
-    h.Finish();
-  }
+  c.http_listen = ParseHttpListen(m, c.http_listen);
   m.Finish();
   return c;
 }

@@ -16,6 +16,8 @@ PACKAGES=(
   doctest-dev                                                # unit tests
   procps python3 util-linux                                  # integration harness (pgrep, runuser)
   python3-grpcio python3-grpc-tools python3-protobuf         # OTLP and raw-frame test clients
+  rpm lintian dpkg-dev file debootstrap systemd iproute2     # packages: rpmbuild, lint, shlibdeps, chroot, unit checks
+  docker.io docker-compose prometheus                        # collector image test, compose check, promtool + scrape test
 )
 
 missing=()

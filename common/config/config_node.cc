@@ -207,6 +207,17 @@ void ConfigMap::Finish() const {
   }
 }
 
+std::string ParseHttpListen(ConfigMap& parent, const std::string& default_listen) {
+  auto n = parent.Optional("http");
+  if (n.IsNull()) return default_listen;
+  ConfigMap h(n);
+  std::string listen = h.String("listen", default_listen);
+  if (!listen.empty() && listen.find(':') == std::string::npos)
+    h.Require("listen").Fail("expected host:port, or \"\" to turn the HTTP server off");
+  h.Finish();
+  return listen;
+}
+
 ConfigNode LoadYamlString(const std::string& text, const std::string& name) {
   try {
     return Root(YAML::Load(text), name);

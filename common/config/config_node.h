@@ -86,6 +86,9 @@ class ConfigMap {
   std::set<std::string> read_;
 };
 
+// The `http: {listen: host:port}` section both binaries share; "" turns the server off.
+std::string ParseHttpListen(ConfigMap& parent, const std::string& default_listen);
+
 // Parses a YAML file; the root must be a mapping. Throws ConfigError.
 ConfigNode LoadYamlFile(const std::string& path);
 // Same for text already in memory (`name` is used in messages); for tests.

@@ -59,4 +59,10 @@ void HttpServer::Stop() {
   daemon_ = nullptr;
 }
 
+void ServeMetrics(HttpServer& server, const metrics::Registry& registry) {
+  server.Handle("/metrics", [&registry] {
+    return Response{200, "text/plain; version=0.0.4; charset=utf-8", registry.Render()};
+  });
+}
+
 }  // namespace logship::http

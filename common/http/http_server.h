@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/metrics/registry.h"
 #include "common/status.h"
 
 struct MHD_Daemon;
@@ -44,5 +45,9 @@ class HttpServer {
   MHD_Daemon* daemon_ = nullptr;  // owned; MHD_stop_daemon in Stop()
   int port_ = 0;
 };
+
+// GET /metrics renders `registry` in the Prometheus text format. `registry` must outlive
+// the server.
+void ServeMetrics(HttpServer& server, const metrics::Registry& registry);
 
 }  // namespace logship::http

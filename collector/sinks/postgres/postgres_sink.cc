@@ -37,23 +37,17 @@ Status Exec(PGconn* c, const std::string& sql) {
   return Status::Unavailable(SqlState(r.get()) + ": " + ErrorOf(c, r.get()));
 }
 
-std::string DayName(int64_t day) {
+// A UTC day (days since the epoch) as "%04d%02d%02d" (partition names) or "%04d-%02d-%02d".
+std::string FormatDay(int64_t day, const char* format) {
   const time_t t = static_cast<time_t>(day * 86400);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  std::snprintf(buf, sizeof buf, format, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
   return buf;
 }
-
-std::string DayDate(int64_t day) {
-  const time_t t = static_cast<time_t>(day * 86400);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-  return buf;
-}
+std::string DayName(int64_t day) { return FormatDay(day, "%04d%02d%02d"); }
+std::string DayDate(int64_t day) { return FormatDay(day, "%04d-%02d-%02d"); }
 
 int64_t Today() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() /
