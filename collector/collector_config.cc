@@ -59,6 +59,14 @@ CollectorConfig Parse(const ConfigNode& root) {
     if (!IsIdentifier(pg.table)) p.Require("table").Fail("must be a lower-case SQL identifier ([a-z_][a-z0-9_]*)");
     pg.connections = static_cast<uint32_t>(p.Int("connections", pg.connections, 1, 64));
     pg.partitions_ahead_days = static_cast<uint32_t>(p.Int("partitions_ahead_days", pg.partitions_ahead_days, 0, 60));
+    pg.read_dsn = p.String("read_dsn", "");
+    pg.partitions_by_host = static_cast<uint32_t>(p.Int("partitions_by_host", 0, 0, 256));
+    pg.attributes_index = p.Bool("attributes_index", false);
+    pg.retention_days = static_cast<uint32_t>(p.Int("retention_days", 0, 0, 36500));
+    pg.archive_dir = p.String("archive_dir", "");
+    if (!pg.archive_dir.empty() && pg.archive_dir[0] != '/') p.Require("archive_dir").Fail("must be an absolute path");
+    pg.retention_interval = std::chrono::duration_cast<std::chrono::milliseconds>(p.Duration(
+        "retention_interval", pg.retention_interval, std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)));
     p.Finish();
     c.postgres = pg;
   }

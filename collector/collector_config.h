@@ -29,9 +29,15 @@ struct HealthConfig {
 
 struct PostgresConfig {
   std::string dsn;
+  std::string read_dsn;                 // a streaming replica for read paths; writes use dsn
   std::string table = "logs";
   uint32_t connections = 4;
   uint32_t partitions_ahead_days = 2;
+  uint32_t partitions_by_host = 0;      // > 0: each day is hash-partitioned by host into N
+  bool attributes_index = false;        // GIN index on attributes
+  uint32_t retention_days = 0;          // 0: keep everything
+  std::string archive_dir;              // set: a partition is archived (COPY, zstd) before its drop
+  std::chrono::milliseconds retention_interval{3600000};
 };
 
 struct ServerTlsConfig {

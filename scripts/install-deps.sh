@@ -14,6 +14,7 @@ PACKAGES=(
   libsystemd-dev systemd-journal-remote                      # journald source; its tests make journal files
   libpq-dev postgresql postgresql-client                     # PostgreSQL sink and its tests
   doctest-dev                                                # unit tests
+  clang libclang-rt-14-dev                                   # libFuzzer harnesses (tests/fuzz)
   procps python3 util-linux                                  # integration harness (pgrep, runuser)
   python3-grpcio python3-grpc-tools python3-protobuf         # OTLP and raw-frame test clients
   rpm lintian dpkg-dev file debootstrap systemd iproute2     # packages: rpmbuild, lint, shlibdeps, chroot, unit checks

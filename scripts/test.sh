@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Build logship and run its tests: a release tree (all tests) and an ASan/UBSan tree
-# (unit tests only).
+# Build logship and run its tests: a release tree (all tests), an ASan/UBSan tree (unit
+# tests only), and the libFuzzer harnesses (a short run each; scripts/fuzz.sh for longer).
 #
 # Environment:
 #   BUILD_DIR=dir           release build tree (default: build)
 #   LOGSHIP_SKIP_ASAN=1     skip the sanitizer tree
+#   LOGSHIP_SKIP_FUZZ=1     skip the fuzzers; LOGSHIP_FUZZ_SECONDS=n per harness (default 15)
 #   LOGSHIP_TEST_REGEX=re   only run tests matching re (ctest -R) in both trees
 set -euo pipefail
 
@@ -38,10 +39,16 @@ if [[ "${LOGSHIP_SKIP_ASAN:-0}" == 1 ]]; then
 else
   banner "configure + build: $ASAN_DIR (Debug, sanitizers)"
   cmake -S . -B "$ASAN_DIR" -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_SANITIZE=ON -DLOGSHIP_BUILD_TESTS=ON
-  cmake --build "$ASAN_DIR" -j"$JOBS"
+  cmake --build "$ASAN_DIR" -j"$JOBS" --target unit_tests
 
   banner "unit tests: $ASAN_DIR"
   ctest --test-dir "$ASAN_DIR" -L unit --output-on-failure "${CTEST_FILTER[@]}"
+fi
+
+if [[ "${LOGSHIP_SKIP_FUZZ:-0}" == 1 || -n "${LOGSHIP_TEST_REGEX:-}" ]]; then
+  banner "fuzzing: skipped"
+else
+  bash scripts/fuzz.sh "${LOGSHIP_FUZZ_SECONDS:-15}"
 fi
 
 banner "all tests passed"

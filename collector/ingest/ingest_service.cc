@@ -14,9 +14,9 @@ constexpr std::string_view kComponent = "ingest";
 
 BatchWriter::BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry)
     : sinks_(std::move(sinks)),
-      registry_(registry),
       dropped_(registry.GetCounter("logship_collector_pipeline_dropped_total", "Records dropped by drop stages.")) {
   for (Sink* sink : sinks_) {
+    sink->RegisterMetrics(registry);
     const metrics::Labels l = {{"sink", std::string(sink->name())}};
     sink_metrics_.push_back(SinkMetrics{
         &registry.GetCounter("logship_collector_sink_records_total", "Records a sink committed.", l),

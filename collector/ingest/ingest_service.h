@@ -56,7 +56,6 @@ class BatchWriter {
     metrics::Histogram* lag_seconds;
   };
   const std::vector<Sink*> sinks_;
-  metrics::Registry& registry_;
   std::vector<SinkMetrics> sink_metrics_;  // parallel to sinks_
   metrics::Counter& dropped_;
 };

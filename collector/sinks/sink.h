@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/metrics/registry.h"
 #include "common/status.h"
 #include "logship/v1/record.pb.h"
 
@@ -38,6 +39,8 @@ class Sink {
 
   virtual std::string_view name() const = 0;
   virtual WriteResult Write(const DecodedBatch& batch) = 0;
+  // Registers the sink's own metrics (label sink="<name>"). `registry` outlives the sink.
+  virtual void RegisterMetrics(metrics::Registry& /*registry*/) {}
   // Cheap reachability check for health reporting; never called from Write.
   virtual Status HealthCheck() = 0;
 };

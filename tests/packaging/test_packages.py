@@ -138,7 +138,7 @@ def check_deb(pkg, deb, version, source_dir):
         shutil.rmtree(tmp)
     depends = [d.strip().split()[0] for d in info["Depends"].split(",")]
     binary = BINARIES[pkg]
-    wanted = sorted({host_package_of(s) for s in needed_sonames(binary)} | {"adduser"})
+    wanted = sorted({host_package_of(s) for s in needed_sonames(binary)} | {"adduser", "procps"})
     missing = [p for p in wanted if p not in depends]
     assert not missing, f"{pkg}.deb Depends lacks {missing}: {info['Depends']}"
     changelog = (source_dir / "packaging/debian/changelog").read_text().splitlines()[0]
@@ -162,7 +162,7 @@ def check_rpm(pkg, rpm, version):
     requires = run(["rpm", "-qpR", rpm]).stdout.split("\n")
     for soname in needed_sonames(BINARIES[pkg]):
         assert f"{soname}()(64bit)" in requires, f"rpm -qpR {rpm.name} lacks {soname}:\n{requires}"
-    for tool in ("/usr/sbin/useradd", "/usr/sbin/groupadd"):
+    for tool in ("/usr/sbin/useradd", "/usr/sbin/groupadd", "/usr/bin/kill"):
         assert tool in requires, f"rpm -qpR {rpm.name} lacks {tool}"
     scripts = run(["rpm", "-qp", "--scripts", rpm]).stdout
     assert "useradd --system" in scripts and "systemctl --no-reload disable --now" in scripts, scripts

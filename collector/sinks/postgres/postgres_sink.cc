@@ -1,41 +1,24 @@
 #include "collector/sinks/postgres/postgres_sink.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include "collector/sinks/postgres/copy_encoder.h"
+#include "collector/sinks/postgres/pg_util.h"
 #include "collector/sinks/postgres/retry.h"
+#include "collector/sinks/postgres/schema.h"
+#include "common/file_util.h"
 #include "common/log.h"
 
 namespace logship::collector::postgres {
 namespace {
 
 constexpr std::string_view kComponent = "postgres";
-// Arbitrary but fixed: every logship collector serialises its DDL on this key.
-constexpr const char* kSchemaLockKey = "7406174061";
-
-struct ResultDeleter { void operator()(PGresult* r) const { PQclear(r); } };
-using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
-
-std::string ErrorOf(PGconn* c, PGresult* r) {
-  std::string m = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(c);
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  return m.empty() ? "unknown error" : m;
-}
-
-std::string SqlState(PGresult* r) {
-  const char* s = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  return s != nullptr ? s : "";
-}
-
-// Runs a command; returns its status with the SQLSTATE in front of the message.
-Status Exec(PGconn* c, const std::string& sql) {
-  PgResult r(PQexec(c, sql.c_str()));
-  const auto st = PQresultStatus(r.get());
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
-  return Status::Unavailable(SqlState(r.get()) + ": " + ErrorOf(c, r.get()));
-}
 
 // A UTC day (days since the epoch) as "%04d%02d%02d" (partition names) or "%04d-%02d-%02d".
 std::string FormatDay(int64_t day, const char* format) {
@@ -54,13 +37,41 @@ int64_t Today() {
          86400;
 }
 
-std::string StateOf(const Status& s) { return s.message().substr(0, s.message().find(':')); }
+// "YYYYMMDD" → days since the epoch; -1 when it is not a date.
+int64_t ParseDayName(const std::string& s) {
+  if (s.size() != 8) return -1;
+  std::tm tm{};
+  if (std::sscanf(s.c_str(), "%4d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) / 86400;
+}
 
 }  // namespace
 
-PostgresSink::PostgresSink(PostgresConfig config) : config_(std::move(config)), table_("\"" + config_.table + "\"") {}
+PostgresSink::PostgresSink(PostgresConfig config) : config_(std::move(config)), table_(Quote(config_.table)) {
+  if (config_.retention_days > 0) retention_ = std::thread([this] { RetentionLoop(); });
+}
 
-PostgresSink::~PostgresSink() = default;
+PostgresSink::~PostgresSink() {
+  {
+    std::lock_guard<std::mutex> lock(retention_mu_);
+    stopping_ = true;
+  }
+  retention_wake_.notify_all();
+  if (retention_.joinable()) retention_.join();
+}
+
+void PostgresSink::RegisterMetrics(metrics::Registry& r) {
+  const metrics::Labels l = {{"sink", "postgres"}};
+  r.AddCallback("logship_collector_sink_dead_lettered_total", "Rows the sink refused, kept in <table>_dead_letter.",
+                l, [this] { return static_cast<double>(dead_lettered_.load()); });
+  r.AddCallback("logship_collector_sink_conflict_batches_total",
+                "Batches written through the conflict-safe path (re-sends).", l,
+                [this] { return static_cast<double>(conflict_batches_.load()); });
+  r.AddCallback("logship_collector_sink_partitions_dropped_total", "Day partitions dropped by retention.", l,
+                [this] { return static_cast<double>(dropped_partitions_.load()); });
+}
 
 Status PostgresSink::Connect(Conn* conn) {
   conn->reset(PQconnectdb(config_.dsn.c_str()));
@@ -70,54 +81,20 @@ Status PostgresSink::Connect(Conn* conn) {
     conn->reset();
     return s;
   }
+  // Server NOTICEs ("already exists, skipping") would otherwise go straight to stderr.
+  PQsetNoticeProcessor(conn->get(), [](void*, const char*) {}, nullptr);
   if (Status s = Exec(conn->get(), "SET synchronous_commit = on; SET client_encoding = 'UTF8'"); !s.ok()) return s;
-  bool need_schema;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    need_schema = !schema_ready_;
+    if (schema_ready_) return Status::Ok();
   }
-  if (need_schema) {
-    if (Status s = EnsureSchema(conn->get()); !s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
-Status PostgresSink::EnsureSchema(PGconn* c) {
-  const std::string& t = table_;
-  const std::string base = config_.table;
-  std::string ddl =
-      "BEGIN;"
-      "SELECT pg_advisory_xact_lock(" + std::string(kSchemaLockKey) + ");"
-      "CREATE TABLE IF NOT EXISTS " + t + " ("
-      " id uuid NOT NULL,"
-      " ts timestamptz NOT NULL,"
-      " observed_ts timestamptz NOT NULL,"
-      " host text NOT NULL,"
-      " agent_id text NOT NULL,"
-      " source text NOT NULL,"
-      " severity smallint NOT NULL DEFAULT 0,"
-      " body text NOT NULL,"
-      " attributes jsonb NOT NULL DEFAULT '{}',"
-      " trace_id text,"
-      " correlation_id text,"
-      " CONSTRAINT " + base + "_id_ts_key UNIQUE (id, ts)"
-      ") PARTITION BY RANGE (ts);"
-      // Catches rows whose day has no partition yet, so a far-off timestamp never fails a batch.
-      "CREATE TABLE IF NOT EXISTS \"" + base + "_default\" PARTITION OF " + t + " DEFAULT;"
-      "CREATE INDEX IF NOT EXISTS \"" + base + "_ts_idx\" ON " + t + " USING brin (ts);"
-      "CREATE INDEX IF NOT EXISTS \"" + base + "_trace_id_idx\" ON " + t + " (trace_id) WHERE trace_id IS NOT NULL;"
-      "CREATE INDEX IF NOT EXISTS \"" + base + "_correlation_id_idx\" ON " + t +
-      " (correlation_id) WHERE correlation_id IS NOT NULL;"
-      "COMMIT;";
-  if (Status s = Exec(c, ddl); !s.ok()) {
-    Exec(c, "ROLLBACK");
-    return Status::Unavailable("cannot create table " + base + ": " + s.message());
-  }
+  auto version = MigrateSchema(conn->get(), config_);
+  if (!version.ok()) return version.status();
   std::vector<int64_t> days;
   for (int64_t d = Today() - 1; d <= Today() + static_cast<int64_t>(config_.partitions_ahead_days); ++d) days.push_back(d);
-  if (Status s = EnsurePartitions(c, days); !s.ok()) return s;
+  if (Status s = EnsurePartitions(conn->get(), days); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
-  if (!schema_ready_) LogInfo(kComponent, "table " + base + " ready");
+  if (!schema_ready_) LogInfo(kComponent, "table " + config_.table + " ready (schema version " + std::to_string(*version) + ")");
   schema_ready_ = true;
   return Status::Ok();
 }
@@ -129,16 +106,21 @@ Status PostgresSink::EnsurePartitions(PGconn* c, const std::vector<int64_t>& day
     for (int64_t d : days)
       if (!partitions_.count(d)) missing.push_back(d);
   }
+  const uint32_t hosts = config_.partitions_by_host;
   for (int64_t d : missing) {
-    const std::string part = "\"" + config_.table + "_p" + DayName(d) + "\"";
-    const std::string sql = "BEGIN; SELECT pg_advisory_xact_lock(" + std::string(kSchemaLockKey) + ");" +
-                            "CREATE TABLE IF NOT EXISTS " + part + " PARTITION OF " + table_ + " FOR VALUES FROM ('" +
-                            DayDate(d) + "') TO ('" + DayDate(d + 1) + "'); COMMIT;";
+    const std::string part = config_.table + "_p" + DayName(d);
+    std::string sql = "BEGIN; SELECT pg_advisory_xact_lock(" + std::string(kSchemaLockKey) + ");" +
+                      "CREATE TABLE IF NOT EXISTS " + Quote(part) + " PARTITION OF " + table_ + " FOR VALUES FROM ('" +
+                      DayDate(d) + "') TO ('" + DayDate(d + 1) + "')" +
+                      (hosts > 0 ? " PARTITION BY HASH (host);" : ";");
+    for (uint32_t k = 0; k < hosts; ++k)
+      sql += "CREATE TABLE IF NOT EXISTS " + Quote(part + "_h" + std::to_string(k)) + " PARTITION OF " + Quote(part) +
+             " FOR VALUES WITH (MODULUS " + std::to_string(hosts) + ", REMAINDER " + std::to_string(k) + ");";
+    sql += "COMMIT;";
     Status s = Exec(c, sql);
     if (!s.ok()) {
       Exec(c, "ROLLBACK");
-      const std::string state = StateOf(s);
-      if (ClassifySqlState(state) == PgErrorAction::kReconnect) return s;
+      if (ClassifySqlState(StateOf(s)) == PgErrorAction::kReconnect) return s;
       // Most often: the default partition already holds rows of that day. They stay there.
       LogWarn(kComponent, "no partition for " + DayDate(d) + " (rows go to the default partition): " + s.message());
     }
@@ -167,42 +149,97 @@ void PostgresSink::Return(Conn conn) {
   returned_.notify_one();
 }
 
-Status PostgresSink::CopyBatch(PGconn* c, const std::string& target, const std::string& rows, bool* duplicate) {
-  *duplicate = false;
+Status PostgresSink::CopyRows(PGconn* c, const std::string& target, std::string_view rows, std::string* state) {
+  state->clear();
   const std::string sql = "COPY " + target + " (" + CopyColumns() + ") FROM STDIN";
   PgResult r(PQexec(c, sql.c_str()));
-  if (PQresultStatus(r.get()) != PGRES_COPY_IN) return Status::Unavailable(SqlState(r.get()) + ": " + ErrorOf(c, r.get()));
+  if (PQresultStatus(r.get()) != PGRES_COPY_IN) {
+    *state = SqlState(r.get());
+    return Status::Unavailable(*state + ": " + ErrorOf(c, r.get()));
+  }
   constexpr size_t kChunk = 1 << 20;
   for (size_t off = 0; off < rows.size(); off += kChunk) {
     const size_t n = std::min(kChunk, rows.size() - off);
-    if (PQputCopyData(c, rows.data() + off, static_cast<int>(n)) != 1)
+    if (PQputCopyData(c, rows.data() + off, static_cast<int>(n)) != 1) {
+      *state = "08000";
       return Status::Unavailable("08000: " + ErrorOf(c, nullptr));
+    }
   }
-  if (PQputCopyEnd(c, nullptr) != 1) return Status::Unavailable("08000: " + ErrorOf(c, nullptr));
+  if (PQputCopyEnd(c, nullptr) != 1) {
+    *state = "08000";
+    return Status::Unavailable("08000: " + ErrorOf(c, nullptr));
+  }
   Status result = Status::Ok();
   while (PGresult* raw = PQgetResult(c)) {
     PgResult res(raw);
     if (PQresultStatus(res.get()) != PGRES_COMMAND_OK && result.ok()) {
-      const std::string state = SqlState(res.get());
-      *duplicate = ClassifySqlState(state) == PgErrorAction::kDuplicate;
-      result = Status::Unavailable(state + ": " + ErrorOf(c, res.get()));
+      *state = SqlState(res.get());
+      result = Status::Unavailable(*state + ": " + ErrorOf(c, res.get()));
     }
   }
   return result;
 }
 
-WriteResult PostgresSink::WriteConflictSafe(PGconn* c, const std::string& rows) {
+WriteResult PostgresSink::WriteConflictSafe(PGconn* c, const DecodedBatch& batch, const std::string& rows) {
+  ++conflict_batches_;
+  std::string state;
   Status s = Exec(c, "BEGIN; CREATE TEMP TABLE IF NOT EXISTS logship_staging (LIKE " + table_ +
                          " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
-  bool dup = false;
-  if (s.ok()) s = CopyBatch(c, "logship_staging", rows, &dup);
+  if (s.ok()) s = CopyRows(c, "logship_staging", rows, &state);
   if (s.ok())
     s = Exec(c, "INSERT INTO " + table_ + " (" + CopyColumns() + ") SELECT " + CopyColumns() +
                     " FROM logship_staging ON CONFLICT DO NOTHING");
   if (s.ok()) s = Exec(c, "COMMIT");
-  if (!s.ok()) {
-    Exec(c, "ROLLBACK");
-    return {WriteOutcome::kRetry, "postgres: " + s.message()};
+  if (s.ok()) return {WriteOutcome::kOk, ""};
+  Exec(c, "ROLLBACK");
+  if (state.empty()) state = StateOf(s);
+  if (ClassifySqlState(state) == PgErrorAction::kBadRow) return WriteRowByRow(c, batch, rows);
+  return {WriteOutcome::kRetry, s.message()};
+}
+
+WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, const std::string& rows) {
+  // The rare path: some row is refused. Each row in its own savepoint; refused ones go to
+  // the dead-letter table with the error, duplicates (a re-send) are skipped.
+  const std::string dead = Quote(config_.table + "_dead_letter");
+  if (Status s = Exec(c, "BEGIN"); !s.ok()) return {WriteOutcome::kRetry, s.message()};
+  uint64_t refused = 0;
+  std::string state;
+  for (size_t start = 0; start < rows.size();) {
+    const size_t end = rows.find('\n', start);
+    const std::string_view row(rows.data() + start, (end == std::string::npos ? rows.size() : end + 1) - start);
+    start = end == std::string::npos ? rows.size() : end + 1;
+    Exec(c, "SAVEPOINT logship_row");
+    Status s = CopyRows(c, table_, row, &state);
+    if (s.ok()) {
+      Exec(c, "RELEASE SAVEPOINT logship_row");
+      continue;
+    }
+    Exec(c, "ROLLBACK TO SAVEPOINT logship_row");
+    const PgErrorAction action = ClassifySqlState(state);
+    if (action == PgErrorAction::kDuplicate) continue;
+    if (action != PgErrorAction::kBadRow) {
+      Exec(c, "ROLLBACK");
+      return {WriteOutcome::kRetry, s.message()};
+    }
+    const std::string id(row.substr(0, row.find('\t')));
+    const std::string text(row.substr(0, row.size() - 1));
+    const char* params[] = {id.c_str(), batch.agent_id.c_str(), state.c_str(), s.message().c_str(), text.c_str()};
+    PgResult r(PQexecParams(c,
+                            ("INSERT INTO " + dead + " (id, agent_id, sqlstate, error, row_text) "
+                             "VALUES ($1::uuid, $2, $3, $4, $5)").c_str(),
+                            5, nullptr, params, nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      Exec(c, "ROLLBACK");
+      return {WriteOutcome::kRetry, "cannot dead-letter a refused row: " + ErrorOf(c, r.get())};
+    }
+    ++refused;
+  }
+  if (Status s = Exec(c, "COMMIT"); !s.ok()) return {WriteOutcome::kRetry, s.message()};
+  if (refused > 0) {
+    dead_lettered_ += refused;
+    LogWarn(kComponent, std::to_string(refused) + " row(s) of batch " + std::to_string(batch.sequence) + " from " +
+                            batch.agent_id + " were refused (" + state + ") and kept in " + config_.table +
+                            "_dead_letter");
   }
   return {WriteOutcome::kOk, ""};
 }
@@ -216,24 +253,31 @@ WriteResult PostgresSink::Write(const DecodedBatch& batch) {
   Conn conn = Borrow();
   WriteResult result{WriteOutcome::kOk, ""};
   Status s;
+  std::string state;
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) s = Connect(&conn);
   if (s.ok()) s = EnsurePartitions(conn.get(), DaysTouched(batch));
   if (s.ok()) {
-    bool duplicate = false;
     s = Exec(conn.get(), "BEGIN");
-    if (s.ok()) s = CopyBatch(conn.get(), table_, rows, &duplicate);
+    if (s.ok()) s = CopyRows(conn.get(), table_, rows, &state);
     if (s.ok()) s = Exec(conn.get(), "COMMIT");
-    if (!s.ok()) Exec(conn.get(), "ROLLBACK");
-    if (duplicate) {
-      // The rare path: part of this batch is stored already (a re-send). Keep exactly one copy.
-      result = WriteConflictSafe(conn.get(), rows);
-      s = Status::Ok();
+    if (!s.ok()) {
+      Exec(conn.get(), "ROLLBACK");
+      if (state.empty()) state = StateOf(s);
+      switch (ClassifySqlState(state)) {
+        case PgErrorAction::kDuplicate: result = WriteConflictSafe(conn.get(), batch, rows); s = Status::Ok(); break;
+        case PgErrorAction::kBadRow: result = WriteRowByRow(conn.get(), batch, rows); s = Status::Ok(); break;
+        default: break;
+      }
     }
   }
   if (!s.ok()) {
-    result = {WriteOutcome::kRetry, "postgres: " + s.message()};
+    result = {WriteOutcome::kRetry, s.message()};
     if (conn && (PQstatus(conn.get()) != CONNECTION_OK || ClassifySqlState(StateOf(s)) == PgErrorAction::kReconnect))
       conn.reset();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_write_error_ = result.outcome == WriteOutcome::kOk ? "" : result.reason;
   }
   Return(std::move(conn));
   return result;
@@ -246,7 +290,107 @@ Status PostgresSink::HealthCheck() {
   if (s.ok()) s = Exec(conn.get(), "SELECT 1");
   if (!s.ok()) conn.reset();
   Return(std::move(conn));
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!last_write_error_.empty()) return Status::Unavailable("last write failed: " + last_write_error_);
+  return Status::Ok();
+}
+
+Status PostgresSink::ArchivePartition(PGconn* c, const std::string& partition) {
+  if (Status s = MakeDirs(config_.archive_dir); !s.ok()) return s;
+  const std::string path = config_.archive_dir + "/" + partition + ".copy.zst";
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!fd.valid()) return Status::FromErrno("open " + tmp, errno);
+  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> z(ZSTD_createCCtx(), &ZSTD_freeCCtx);
+  ZSTD_CCtx_setParameter(z.get(), ZSTD_c_compressionLevel, 3);
+  std::string out(ZSTD_CStreamOutSize(), '\0');
+  const auto push = [&](const char* data, size_t n, ZSTD_EndDirective mode) -> Status {
+    ZSTD_inBuffer in{data, n, 0};
+    for (;;) {
+      ZSTD_outBuffer ob{out.data(), out.size(), 0};
+      const size_t left = ZSTD_compressStream2(z.get(), &ob, &in, mode);
+      if (ZSTD_isError(left)) return Status::IoError(std::string("zstd: ") + ZSTD_getErrorName(left));
+      if (Status s = WriteAll(fd.get(), std::string_view(out.data(), ob.pos)); !s.ok()) return s;
+      if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) return Status::Ok();
+    }
+  };
+  // COPY (SELECT …): a day partitioned again by host cannot be copied directly.
+  PgResult r(PQexec(c, ("COPY (SELECT * FROM " + Quote(partition) + ") TO STDOUT").c_str()));
+  if (PQresultStatus(r.get()) != PGRES_COPY_OUT) return Status::Unavailable(ErrorOf(c, r.get()));
+  Status s;
+  for (;;) {
+    char* buf = nullptr;
+    const int n = PQgetCopyData(c, &buf, 0);
+    if (n == -1) break;
+    if (n < 0) {
+      s = Status::Unavailable(ErrorOf(c, nullptr));
+      break;
+    }
+    if (s.ok()) s = push(buf, static_cast<size_t>(n), ZSTD_e_continue);
+    PQfreemem(buf);
+  }
+  while (PGresult* raw = PQgetResult(c)) {
+    PgResult res(raw);
+    if (s.ok() && PQresultStatus(res.get()) != PGRES_COMMAND_OK) s = Status::Unavailable(ErrorOf(c, res.get()));
+  }
+  if (s.ok()) s = push(nullptr, 0, ZSTD_e_end);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = Status::FromErrno("fsync " + tmp, errno);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = Status::FromErrno("rename " + tmp, errno);
+  if (!s.ok()) ::unlink(tmp.c_str());
   return s;
+}
+
+Result<int> PostgresSink::EnforceRetention() {
+  Conn conn = Borrow();
+  Status s;
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) s = Connect(&conn);
+  int dropped = 0;
+  if (s.ok()) {
+    PgResult r(PQexec(conn.get(), ("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                   "WHERE i.inhparent = '" + table_ + "'::regclass").c_str()));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) s = Status::Unavailable(ErrorOf(conn.get(), r.get()));
+    const std::string prefix = config_.table + "_p";
+    const int64_t cutoff = Today() - static_cast<int64_t>(config_.retention_days);
+    for (int i = 0; s.ok() && i < PQntuples(r.get()); ++i) {
+      const std::string part = PQgetvalue(r.get(), i, 0);
+      if (part.compare(0, prefix.size(), prefix) != 0) continue;
+      const int64_t day = ParseDayName(part.substr(prefix.size()));
+      if (day < 0 || day >= cutoff) continue;
+      if (!config_.archive_dir.empty()) {
+        if (Status a = ArchivePartition(conn.get(), part); !a.ok()) {
+          LogError(kComponent, "cannot archive " + part + " (kept; retried next pass): " + a.message());
+          continue;
+        }
+      }
+      s = Exec(conn.get(), "BEGIN; SELECT pg_advisory_xact_lock(" + std::string(kSchemaLockKey) + "); ALTER TABLE " +
+                               table_ + " DETACH PARTITION " + Quote(part) + "; DROP TABLE " + Quote(part) + "; COMMIT;");
+      if (!s.ok()) {
+        Exec(conn.get(), "ROLLBACK");
+        break;
+      }
+      ++dropped;
+      ++dropped_partitions_;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        partitions_.erase(day);
+      }
+      LogInfo(kComponent, "retention: dropped " + part + (config_.archive_dir.empty() ? "" : " (archived)"));
+    }
+  }
+  if (!s.ok()) conn.reset();
+  Return(std::move(conn));
+  if (!s.ok()) return s;
+  return dropped;
+}
+
+void PostgresSink::RetentionLoop() {
+  std::unique_lock<std::mutex> lock(retention_mu_);
+  while (!retention_wake_.wait_for(lock, config_.retention_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    if (auto r = EnforceRetention(); !r.ok()) LogWarn(kComponent, "retention pass failed: " + r.status().message());
+    lock.lock();
+  }
 }
 
 }  // namespace logship::collector::postgres

@@ -1,8 +1,13 @@
-// PostgreSQL sink (libpq). Creates its schema on first connect (idempotent, under an
-// advisory lock so several collectors can start together), then writes each batch with
-// COPY straight into the partitioned table in one transaction. Only a batch that hits the
-// unique key (a re-send after a crash or lost ack) takes the slower path: COPY into a
-// temporary staging table and INSERT … ON CONFLICT DO NOTHING. Acks wait for COMMIT.
+// PostgreSQL sink (libpq). Migrates its schema on first connect (schema.h), then writes
+// each batch with COPY straight into the day-partitioned table in one transaction. Only a
+// batch that hits the unique key (a re-send after a crash or lost ack) takes the slower
+// path: COPY into a temporary staging table and INSERT … ON CONFLICT DO NOTHING. A batch
+// with a row PostgreSQL refuses (data exception, check violation…) is written row by row
+// and the refused rows go to <table>_dead_letter with the error, so one bad row never
+// blocks a stream. Acks wait for COMMIT.
+//
+// With retention_days, a background thread drops day partitions older than that
+// (optionally archiving each as a zstd-compressed COPY file first).
 //
 // Thread-safe: Write() may run on several threads; each borrows a connection from a
 // small pool (config.connections).
@@ -10,11 +15,13 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/collector_config.h"
@@ -29,7 +36,12 @@ class PostgresSink final : public Sink {
 
   std::string_view name() const override { return "postgres"; }
   WriteResult Write(const DecodedBatch& batch) override;
+  // Unhealthy when the server is unreachable or the last write failed (e.g. permissions).
   Status HealthCheck() override;
+  void RegisterMetrics(metrics::Registry& registry) override;
+
+  // One retention pass (also run by the background thread). Returns partitions dropped.
+  Result<int> EnforceRetention();
 
  private:
   struct ConnDeleter { void operator()(PGconn* c) const { PQfinish(c); } };
@@ -38,11 +50,13 @@ class PostgresSink final : public Sink {
   Conn Borrow();
   void Return(Conn conn);
   Status Connect(Conn* conn);
-  Status EnsureSchema(PGconn* conn);
   Status EnsurePartitions(PGconn* conn, const std::vector<int64_t>& days);
-  // One attempt; *duplicate is set when the unique key was hit.
-  Status CopyBatch(PGconn* conn, const std::string& target, const std::string& rows, bool* duplicate);
-  WriteResult WriteConflictSafe(PGconn* conn, const std::string& rows);
+  // One COPY of `rows`; *state is the SQLSTATE on failure.
+  Status CopyRows(PGconn* conn, const std::string& target, std::string_view rows, std::string* state);
+  WriteResult WriteConflictSafe(PGconn* conn, const DecodedBatch& batch, const std::string& rows);
+  WriteResult WriteRowByRow(PGconn* conn, const DecodedBatch& batch, const std::string& rows);
+  Status ArchivePartition(PGconn* conn, const std::string& partition);
+  void RetentionLoop();
 
   const PostgresConfig config_;
   const std::string table_;  // quoted identifier
@@ -53,6 +67,13 @@ class PostgresSink final : public Sink {
   uint32_t outstanding_ = 0;        // GUARDED_BY(mu_): connections lent out or being made
   bool schema_ready_ = false;       // GUARDED_BY(mu_)
   std::set<int64_t> partitions_;    // GUARDED_BY(mu_): days known to have a partition
+  std::string last_write_error_;    // GUARDED_BY(mu_): empty after a successful write
+
+  std::atomic<uint64_t> dead_lettered_{0}, conflict_batches_{0}, dropped_partitions_{0};
+  std::thread retention_;
+  std::mutex retention_mu_;
+  std::condition_variable retention_wake_;
+  bool stopping_ = false;           // GUARDED_BY(retention_mu_)
 };
 
 }  // namespace logship::collector::postgres

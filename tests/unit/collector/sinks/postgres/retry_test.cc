@@ -17,9 +17,14 @@ TEST_CASE("postgres retry: connection-level errors reconnect") {
   CHECK(ClassifySqlState("") == PgErrorAction::kReconnect);
 }
 
+TEST_CASE("postgres retry: a refused row (data exception, integrity violation) goes row by row to the dead letters") {
+  for (const char* s : {"23502", "23503", "23514", "22001", "22P02", "22008"}) {
+    CHECK_MESSAGE(ClassifySqlState(s) == PgErrorAction::kBadRow, s);
+  }
+}
+
 TEST_CASE("postgres retry: everything else keeps the batch and retries, never drops") {
-  for (const char* s : {"23502", "23503", "23514", "22001", "22P02", "40001", "40P01", "53100", "53300", "42P01",
-                        "57014", "XX000", "25P02"}) {
+  for (const char* s : {"40001", "40P01", "53100", "53300", "42P01", "42501", "57014", "XX000", "25P02"}) {
     CHECK_MESSAGE(ClassifySqlState(s) == PgErrorAction::kRetry, s);
   }
 }
