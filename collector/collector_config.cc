@@ -60,6 +60,9 @@ CollectorConfig Parse(const ConfigNode& root) {
     pg.connections = static_cast<uint32_t>(p.Int("connections", pg.connections, 1, 64));
     pg.partitions_ahead_days = static_cast<uint32_t>(p.Int("partitions_ahead_days", pg.partitions_ahead_days, 0, 60));
     pg.read_dsn = p.String("read_dsn", "");
+    pg.batch_rows = static_cast<uint64_t>(p.Int("batch_rows", static_cast<int64_t>(pg.batch_rows), 1, 10000000));
+    pg.batch_linger = std::chrono::duration_cast<std::chrono::milliseconds>(
+        p.Duration("batch_linger", pg.batch_linger, std::chrono::milliseconds(0), std::chrono::milliseconds(10000)));
     pg.partitions_by_host = static_cast<uint32_t>(p.Int("partitions_by_host", 0, 0, 256));
     pg.attributes_index = p.Bool("attributes_index", false);
     pg.retention_days = static_cast<uint32_t>(p.Int("retention_days", 0, 0, 36500));

@@ -31,7 +31,9 @@ struct PostgresConfig {
   std::string dsn;
   std::string read_dsn;                 // a streaming replica for read paths; writes use dsn
   std::string table = "logs";
-  uint32_t connections = 4;
+  uint32_t connections = 4;             // writer threads, each with its own connection
+  uint64_t batch_rows = 20000;          // rows written in one transaction, across streams
+  std::chrono::milliseconds batch_linger{0};  // wait this long for more streams' batches
   uint32_t partitions_ahead_days = 2;
   uint32_t partitions_by_host = 0;      // > 0: each day is hash-partitioned by host into N
   bool attributes_index = false;        // GIN index on attributes

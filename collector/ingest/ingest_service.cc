@@ -1,6 +1,8 @@
 #include "collector/ingest/ingest_service.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <thread>
 #include <optional>
 
 #include "collector/ingest/frame_decoder.h"
@@ -89,12 +91,6 @@ void IngestService::CountReceived(const std::string& agent_id, uint64_t records)
 
 grpc::Status IngestService::Ship(grpc::ServerContext* context,
                                  grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) {
-  // Frame and batch are fresh for every frame: reusing them would keep each idle stream's
-  // largest batch allocated, and with many streams that is most of the process's memory.
-  auto frame = std::make_unique<logship::v1::BatchFrame>();
-  std::shared_ptr<const IngestSettings> decoder_settings;  // the settings `decoder` was made for
-  std::optional<FrameDecoder> decoder;
-  logship::v1::BatchAck ack;
   std::string peer = context->peer();
   struct Unregister {
     IngestService* self;
@@ -109,10 +105,73 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
   if (grpc::Status auth = AuthenticateCall(*settings(), context, &authenticated, auth_failures_); !auth.ok())
     return auth;
 
-  for (; MarkIdle(context) && stream->Read(frame.get()); frame = std::make_unique<logship::v1::BatchFrame>()) {
+  // Two halves per stream, run in parallel (gRPC allows one Read and one Write at a time
+  // from different threads): this thread reads and decodes frame N+1 while `writer`
+  // writes frame N to the sinks and acks it. The handoff holds at most one batch.
+  struct Work {
+    DecodedBatch batch;
+    std::shared_ptr<const IngestSettings> settings;
+    uint64_t cost = 0;  // in-flight budget held until the batch is written
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Work> handoff;  // GUARDED_BY(mu)
+  bool closed = false;          // GUARDED_BY(mu)
+  std::atomic<bool> ack_failed{false};
+  std::thread writer([&] {
+    logship::v1::BatchAck ack;
+    for (;;) {
+      Work w;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return handoff.has_value() || closed; });
+        if (!handoff) return;
+        w = std::move(*handoff);
+        handoff.reset();
+      }
+      cv.notify_all();
+      const WriteResult r = writer_.Write(*w.settings->pipeline, w.batch);
+      budget_->Release(w.cost);
+      ack.Clear();
+      ack.set_sequence(w.batch.sequence);
+      if (r.outcome == WriteOutcome::kOk) {
+        ack.set_status(logship::v1::BatchAck::OK);
+      } else {
+        ack.set_status(r.outcome == WriteOutcome::kRetry ? logship::v1::BatchAck::RETRY
+                                                         : logship::v1::BatchAck::REJECTED);
+        ack.set_reason(r.reason);
+        LogWarn(kComponent, "batch " + std::to_string(w.batch.sequence) + " from " + w.batch.agent_id +
+                                " not stored: " + r.reason);
+      }
+      if (!ack_failed && !stream->Write(ack)) ack_failed = true;
+      WorkDone(context);
+    }
+  });
+  // On every way out: the writer finishes (and acks) what it was handed, then ends.
+  struct JoinWriter {
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& closed;
+    std::thread& t;
+    ~JoinWriter() {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        closed = true;
+      }
+      cv.notify_all();
+      t.join();
+    }
+  } join{mu, cv, closed, writer};
+
+  // Frames are fresh each time: reusing them would keep each idle stream's largest batch
+  // allocated, and with many streams that is most of the process's memory.
+  auto frame = std::make_unique<logship::v1::BatchFrame>();
+  std::shared_ptr<const IngestSettings> decoder_settings;  // the settings `decoder` was made for
+  std::optional<FrameDecoder> decoder;
+  for (; !ack_failed && MarkIdle(context) && stream->Read(frame.get());
+       frame = std::make_unique<logship::v1::BatchFrame>()) {
     MarkBusy(context);
     const logship::v1::BatchFrame& f = *frame;
-    DecodedBatch batch;
     const auto s = settings();
     if (!authenticated.empty() && f.agent_id() != authenticated) {
       auth_failures_.Inc();
@@ -127,18 +186,15 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
                                                                           s->limits.max_uncompressed_bytes);
     if (!budget_->Acquire(cost, [context] { return context->IsCancelled(); }))
       return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled while waiting for room");
-    struct Release {
-      InflightBudget& b;
-      uint64_t n;
-      ~Release() { b.Release(n); }
-    } release{*budget_, cost};
 
     if (decoder_settings != s) {
       decoder.emplace(s->limits);
       decoder_settings = s;
     }
-    Status st = decoder->Decode(f, &batch.batch);
+    Work w;
+    Status st = decoder->Decode(f, &w.batch.batch);
     if (!st.ok()) {
+      budget_->Release(cost);
       const std::string msg = "frame " + std::to_string(f.sequence()) + " from agent \"" +
                               f.agent_id().substr(0, 64) + "\": " + st.message();
       LogWarn(kComponent, "rejected " + msg + " (peer " + peer + ")");
@@ -148,24 +204,19 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
                                                                         : grpc::StatusCode::INVALID_ARGUMENT,
                           msg);
     }
-    batch.agent_id = f.agent_id();
-    batch.sequence = f.sequence();
-    records_received_ += static_cast<uint64_t>(batch.batch.records_size());
-    CountReceived(batch.agent_id, static_cast<uint64_t>(batch.batch.records_size()));
-
-    const WriteResult r = writer_.Write(*s->pipeline, batch);
-    ack.Clear();
-    ack.set_sequence(f.sequence());
-    if (r.outcome == WriteOutcome::kOk) {
-      ack.set_status(logship::v1::BatchAck::OK);
-    } else {
-      ack.set_status(r.outcome == WriteOutcome::kRetry ? logship::v1::BatchAck::RETRY
-                                                       : logship::v1::BatchAck::REJECTED);
-      ack.set_reason(r.reason);
-      LogWarn(kComponent, "batch " + std::to_string(f.sequence()) + " from " + batch.agent_id +
-                              " not stored: " + r.reason);
+    w.batch.agent_id = f.agent_id();
+    w.batch.sequence = f.sequence();
+    w.settings = s;
+    w.cost = cost;
+    records_received_ += static_cast<uint64_t>(w.batch.batch.records_size());
+    CountReceived(w.batch.agent_id, static_cast<uint64_t>(w.batch.batch.records_size()));
+    WorkAdded(context);
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return !handoff.has_value(); });
+      handoff = std::move(w);
     }
-    if (!stream->Write(ack)) break;
+    cv.notify_all();
   }
   return grpc::Status::OK;
 }
@@ -173,20 +224,33 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
 bool IngestService::MarkIdle(grpc::ServerContext* ctx) {
   std::lock_guard<std::mutex> lock(mu_);
   if (draining_) return false;
-  streams_[ctx] = false;
+  streams_[ctx].decoding = false;
   return true;
 }
 
 void IngestService::MarkBusy(grpc::ServerContext* ctx) {
   std::lock_guard<std::mutex> lock(mu_);
-  streams_[ctx] = true;
+  streams_[ctx].decoding = true;
+}
+
+void IngestService::WorkAdded(grpc::ServerContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++streams_[ctx].work;
+}
+
+void IngestService::WorkDone(grpc::ServerContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  StreamState& st = streams_[ctx];
+  --st.work;
+  // Draining: the last batch of a stream waiting for its next frame is acked; end it.
+  if (draining_ && st.work == 0 && !st.decoding) ctx->TryCancel();
 }
 
 void IngestService::Drain() {
   std::lock_guard<std::mutex> lock(mu_);
   draining_ = true;
-  for (auto& [ctx, busy] : streams_)
-    if (!busy) ctx->TryCancel();
+  for (auto& [ctx, st] : streams_)
+    if (!st.decoding && st.work == 0) ctx->TryCancel();
 }
 
 }  // namespace logship::collector

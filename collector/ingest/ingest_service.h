@@ -1,8 +1,9 @@
 // logship.v1.Ingest: receives frames on a Ship stream, decodes them, runs the pipeline,
 // writes them to every sink, and acks each frame only after all sinks committed it.
 //
-// Threads: gRPC's synchronous server runs each Ship call on its own thread; frames of one
-// stream are handled in order on that thread. The sinks must be thread-safe and outlive
+// Threads: gRPC's synchronous server runs each Ship call on its own thread, which reads
+// and decodes; a second thread per stream writes to the sinks and acks, so decoding frame
+// N+1 overlaps writing frame N. Frames of one stream are written in order. The sinks must be thread-safe and outlive
 // the service. Settings (limits, pipeline, tokens) can be replaced at any time
 // (UpdateSettings, on SIGHUP); a frame uses the settings current when it arrived.
 //
@@ -86,9 +87,16 @@ class IngestService final : public logship::v1::Ingest::Service {
   void Drain();
 
  private:
-  // Returns false when draining: the stream must end instead of reading another frame.
+  // Per-stream state for a graceful drain. MarkIdle returns false when draining: the
+  // stream must end instead of reading another frame.
+  struct StreamState {
+    bool decoding = false;  // the reading half is between Read and handoff
+    int work = 0;           // batches handed to the writing half and not yet acked
+  };
   bool MarkIdle(grpc::ServerContext* ctx);
   void MarkBusy(grpc::ServerContext* ctx);
+  void WorkAdded(grpc::ServerContext* ctx);
+  void WorkDone(grpc::ServerContext* ctx);
 
   std::atomic<std::shared_ptr<const IngestSettings>> settings_;
   BatchWriter& writer_;
@@ -100,7 +108,7 @@ class IngestService final : public logship::v1::Ingest::Service {
 
   std::mutex mu_;
   bool draining_ = false;                           // GUARDED_BY(mu_)
-  std::map<grpc::ServerContext*, bool> streams_;    // GUARDED_BY(mu_): context → busy
+  std::map<grpc::ServerContext*, StreamState> streams_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace logship::collector

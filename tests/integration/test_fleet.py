@@ -40,9 +40,10 @@ def main():
     with harness.PostgresServer() as pg:
         # 1. exact counts from 50 agents
         port = harness.free_port()
-        collector = common.start_collector(collector_bin,
-                                           common.write_collector_config(work, port, pg, extra="http: {listen: \"\"}\n"),
-                                           work)
+        fleet_http = harness.free_port()
+        fleet_cfg = common.write_collector_config(work, port, pg, extra=f"http: {{listen: 127.0.0.1:{fleet_http}}}\n")
+        fleet_cfg.write_text(fleet_cfg.read_text().replace("    table: logs\n", "    table: logs\n    batch_linger: 20ms\n"))
+        collector = common.start_collector(collector_bin, fleet_cfg, work)
         common.wait_healthy(collector_bin, port)
         agents = []
         for i in range(AGENTS):
@@ -57,7 +58,10 @@ def main():
             assert len(per_agent) == AGENTS, f"{len(per_agent)} agents stored rows"
             for agent_id, total, distinct in per_agent:
                 assert int(total) == int(distinct) == LINES, (agent_id, total, distinct)
-            print(f"fleet: {AGENTS} agents × {LINES} lines = {AGENTS * LINES} rows, exact per agent")
+            txns = common.scrape_metric(fleet_http, 'logship_collector_sink_transactions_total{sink="postgres"}')
+            batches = common.scrape_metric(fleet_http, 'logship_collector_sink_write_seconds_count{sink="postgres"}')
+            print(f"fleet: {AGENTS} agents × {LINES} lines = {AGENTS * LINES} rows, exact per agent; "
+                  f"{batches:.0f} batches in {txns:.0f} transactions")
             passed += 1
         finally:
             for a in agents:

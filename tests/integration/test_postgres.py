@@ -172,14 +172,16 @@ def replica(env):
     work, pg, cbin = env["work"], env["pg"], env["collector_bin"]
     rdir = pathlib.Path(tempfile.mkdtemp(prefix="logship-replica-", dir="/tmp"))
     rport = harness.free_port()
-    run = (lambda cmd: subprocess.run(["runuser", "-u", "postgres", "--", *map(str, cmd)], capture_output=True,
-                                      text=True)) if os.geteuid() == 0 else \
-          (lambda cmd: subprocess.run(list(map(str, cmd)), capture_output=True, text=True))
+    def run(cmd):
+        cmd = list(map(str, cmd))
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if os.geteuid() == 0:
         shutil.chown(rdir, user="postgres", group="postgres")
     try:
         r = run([pg.bindir / "pg_basebackup", "-h", "127.0.0.1", "-p", pg.port, "-U", "postgres", "-D", rdir / "data",
-                 "-R", "-X", "stream"])
+                 "-R", "-X", "stream", "--checkpoint=fast"])
         assert r.returncode == 0, r.stderr
         r = run([pg.bindir / "pg_ctl", "-D", rdir / "data", "-l", rdir / "log", "-w", "-t", "60", "-o",
                  f"-p {rport} -k {rdir} -c listen_addresses=127.0.0.1 -c hot_standby=on", "start"])

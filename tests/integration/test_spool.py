@@ -63,6 +63,7 @@ def tiny_bound(agent_bin, collector_bin, pg, work):
     print(f"tiny bound: paused after {first:.0f} of 50000 lines with {spool_bytes / 1024:.0f} KiB spooled")
     collector = common.start_collector(collector_bin, common.write_collector_config(work, port, pg), work,
                                        name="collector-tiny")
+    common.wait_healthy(collector_bin, port)
     common.assert_exact(pg, 50_000, 120, "tiny spool catches up")
     assert agent.terminate() == 0 and collector.terminate() == 0
 
@@ -89,6 +90,7 @@ def corrupt_frame(agent_bin, collector_bin, pg, work):
         f.write(bytes([b[0] ^ 0x40]))
     collector = common.start_collector(collector_bin, common.write_collector_config(work, port, pg), work,
                                        name="collector-corrupt")
+    common.wait_healthy(collector_bin, port)
     agent = harness.Proc([agent_bin, "--config", cfg], work, name="agent-corrupt2")
     expected = 10_000 - lost
     harness.wait_until(lambda: int(pg.scalar("SELECT count(*) FROM logs")) >= expected, 60,
@@ -124,6 +126,7 @@ def disk_full(agent_bin, collector_bin, pg, work):
         assert agent.alive(), "agent died on a full disk:\n" + agent.log_tail()
         collector = common.start_collector(collector_bin, common.write_collector_config(work, port, pg), work,
                                            name="collector-full")
+        common.wait_healthy(collector_bin, port)
         common.assert_exact(pg, 60_000, 120, "disk full, then space freed by shipping")
         assert agent.terminate() == 0
         agent = harness.Proc([agent_bin, "--config", cfg], work, name="agent-full2")

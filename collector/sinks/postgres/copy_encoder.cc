@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <ctime>
 
-#include "common/record_id.h"
 #include "common/utf8.h"
 
 namespace logship::collector::postgres {
@@ -15,42 +14,85 @@ namespace {
 
 constexpr int64_t kNanosPerDay = 86400LL * 1000000000LL;
 
-// COPY text format: backslash, tab, newline and carriage return must be escaped.
+// COPY text format: backslash, tab, newline and carriage return must be escaped. Clean
+// runs are appended whole (most lines have nothing to escape).
 void AppendCopyEscaped(std::string_view s, std::string* out) {
-  for (char c : s) {
-    switch (c) {
-      case '\\': out->append("\\\\"); break;
-      case '\t': out->append("\\t"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      default: out->push_back(c);
-    }
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c != '\\' && c != '\t' && c != '\n' && c != '\r') continue;
+    out->append(s.data() + run, i - run);
+    out->push_back('\\');
+    out->push_back(c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
+    run = i + 1;
   }
+  out->append(s.data() + run, s.size() - run);
 }
 
 // Text safe for PostgreSQL (valid UTF-8, no NUL), then COPY-escaped.
 bool AppendTextField(std::string_view s, std::string* scratch, std::string* out) {
+  if (ValidUtf8Prefix(s) == s.size() && s.find('\0') == std::string_view::npos) {
+    AppendCopyEscaped(s, out);  // the common case: no repair, no copy
+    return false;
+  }
   scratch->clear();
   const bool escaped = AppendEscapedUtf8(s, scratch);
   AppendCopyEscaped(*scratch, out);
   return escaped;
 }
 
-void AppendTimestamp(int64_t nanos, std::string* out) {
-  const int64_t micros = nanos / 1000 - (nanos % 1000 < 0 ? 1 : 0);
-  time_t secs = static_cast<time_t>(micros / 1000000);
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
+void AppendUuid(const std::string& id16, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (id16.size() != 16) {  // every ingest path checks this; never index past the id
+    out->append("00000000-0000-0000-0000-000000000000");
+    return;
   }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
-  out->append(buf);
+  char buf[36];
+  size_t j = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) buf[j++] = '-';
+    const auto b = static_cast<uint8_t>(id16[i]);
+    buf[j++] = kHex[b >> 4];
+    buf[j++] = kHex[b & 0xf];
+  }
+  out->append(buf, sizeof buf);
 }
+
+// Formats "YYYY-MM-DD HH:MM:SS.uuuuuu+00". Records of a batch mostly share their second,
+// so the calendar part is cached per second (gmtime + snprintf per row was a hot spot).
+class TimestampFormatter {
+ public:
+  void Append(int64_t nanos, std::string* out) {
+    int64_t micros = nanos / 1000 - (nanos % 1000 < 0 ? 1 : 0);
+    int64_t secs = micros / 1000000;
+    int64_t frac = micros % 1000000;
+    if (frac < 0) {
+      frac += 1000000;
+      --secs;
+    }
+    if (secs != cached_secs_ || prefix_len_ == 0) {
+      const time_t t = static_cast<time_t>(secs);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      prefix_len_ = static_cast<size_t>(std::snprintf(prefix_, sizeof prefix_, "%04d-%02d-%02d %02d:%02d:%02d.",
+                                                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                                      tm.tm_min, tm.tm_sec));
+      cached_secs_ = secs;
+    }
+    out->append(prefix_, prefix_len_);
+    char digits[6];
+    for (int i = 5; i >= 0; --i) {
+      digits[i] = static_cast<char>('0' + frac % 10);
+      frac /= 10;
+    }
+    out->append(digits, 6).append("+00");
+  }
+
+ private:
+  int64_t cached_secs_ = 0;
+  char prefix_[96];
+  size_t prefix_len_ = 0;
+};
 
 void WriteJsonString(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s, std::string* scratch) {
   scratch->clear();
@@ -91,23 +133,44 @@ void EncodeCopyRows(const DecodedBatch& batch, std::string* out) {
     source_names.push_back(std::move(n));
   }
   rapidjson::StringBuffer json;
-  std::string id_text;
+  TimestampFormatter ts;
+  // COPY-escaped attributes JSON of each source, for the common record without attributes
+  // or flags of its own (built on first use).
+  std::vector<std::string> source_json(source_names.size());
   for (const auto& r : b.records()) {
-    RecordId id;
-    RecordId::FromBytes(r.id(), &id);
-    out->append(id.ToUuid()).push_back('\t');
-    AppendTimestamp(RecordTimeNanos(r), out);
+    AppendUuid(r.id(), out);  // 16 bytes, checked by the frame decoder
     out->push_back('\t');
-    AppendTimestamp(static_cast<int64_t>(r.observed_time_unix_nano()), out);
+    ts.Append(RecordTimeNanos(r), out);
+    out->push_back('\t');
+    ts.Append(static_cast<int64_t>(r.observed_time_unix_nano()), out);
     out->push_back('\t');
     out->append(host).push_back('\t');
     out->append(agent).push_back('\t');
     out->append(source_names[r.source_index()]).push_back('\t');
-    out->append(std::to_string(std::clamp(r.severity(), 0, 24))).push_back('\t');
+    const int sev = std::clamp(r.severity(), 0, 24);
+    if (sev >= 10) out->push_back(static_cast<char>('0' + sev / 10));
+    out->push_back(static_cast<char>('0' + sev % 10));
+    out->push_back('\t');
     const bool escaped = AppendTextField(r.body(), &scratch, out);
     out->push_back('\t');
 
     // attributes: source attributes, then record attributes (which win), then flags.
+    if (r.attributes_size() == 0 && !escaped && r.flags() == 0) {
+      std::string& cached = source_json[r.source_index()];
+      if (cached.empty()) {
+        json.Clear();
+        rapidjson::Writer<rapidjson::StringBuffer> w(json);
+        w.StartObject();
+        for (const auto& kv : b.sources(static_cast<int>(r.source_index())).attributes()) {
+          WriteJsonString(w, kv.key(), &scratch);
+          WriteJsonString(w, kv.value(), &scratch);
+        }
+        w.EndObject();
+        AppendCopyEscaped(std::string_view(json.GetString(), json.GetSize()), &cached);
+      }
+      out->append(cached).append("\t\\N\t\\N\n");
+      continue;
+    }
     json.Clear();
     rapidjson::Writer<rapidjson::StringBuffer> w(json);
     std::string_view trace_id, correlation_id;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 
 #include "collector/sinks/postgres/copy_encoder.h"
 #include "collector/sinks/postgres/pg_util.h"
@@ -50,10 +51,17 @@ int64_t ParseDayName(const std::string& s) {
 }  // namespace
 
 PostgresSink::PostgresSink(PostgresConfig config) : config_(std::move(config)), table_(Quote(config_.table)) {
+  for (uint32_t i = 0; i < config_.connections; ++i) writers_.emplace_back([this] { WriterLoop(); });
   if (config_.retention_days > 0) retention_ = std::thread([this] { RetentionLoop(); });
 }
 
 PostgresSink::~PostgresSink() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_writers_ = true;
+  }
+  queued_.notify_all();
+  for (auto& t : writers_) t.join();
   {
     std::lock_guard<std::mutex> lock(retention_mu_);
     stopping_ = true;
@@ -69,6 +77,9 @@ void PostgresSink::RegisterMetrics(metrics::Registry& r) {
   r.AddCallback("logship_collector_sink_conflict_batches_total",
                 "Batches written through the conflict-safe path (re-sends).", l,
                 [this] { return static_cast<double>(conflict_batches_.load()); });
+  r.AddCallback("logship_collector_sink_transactions_total",
+                "Transactions that committed batches (several streams' batches may share one).", l,
+                [this] { return static_cast<double>(transactions_.load()); });
   r.AddCallback("logship_collector_sink_partitions_dropped_total", "Day partitions dropped by retention.", l,
                 [this] { return static_cast<double>(dropped_partitions_.load()); });
 }
@@ -149,7 +160,8 @@ void PostgresSink::Return(Conn conn) {
   returned_.notify_one();
 }
 
-Status PostgresSink::CopyRows(PGconn* c, const std::string& target, std::string_view rows, std::string* state) {
+Status PostgresSink::CopyRows(PGconn* c, const std::string& target, const std::vector<std::string_view>& parts,
+                              std::string* state) {
   state->clear();
   const std::string sql = "COPY " + target + " (" + CopyColumns() + ") FROM STDIN";
   PgResult r(PQexec(c, sql.c_str()));
@@ -158,11 +170,13 @@ Status PostgresSink::CopyRows(PGconn* c, const std::string& target, std::string_
     return Status::Unavailable(*state + ": " + ErrorOf(c, r.get()));
   }
   constexpr size_t kChunk = 1 << 20;
-  for (size_t off = 0; off < rows.size(); off += kChunk) {
-    const size_t n = std::min(kChunk, rows.size() - off);
-    if (PQputCopyData(c, rows.data() + off, static_cast<int>(n)) != 1) {
-      *state = "08000";
-      return Status::Unavailable("08000: " + ErrorOf(c, nullptr));
+  for (std::string_view rows : parts) {
+    for (size_t off = 0; off < rows.size(); off += kChunk) {
+      const size_t n = std::min(kChunk, rows.size() - off);
+      if (PQputCopyData(c, rows.data() + off, static_cast<int>(n)) != 1) {
+        *state = "08000";
+        return Status::Unavailable("08000: " + ErrorOf(c, nullptr));
+      }
     }
   }
   if (PQputCopyEnd(c, nullptr) != 1) {
@@ -185,7 +199,7 @@ WriteResult PostgresSink::WriteConflictSafe(PGconn* c, const DecodedBatch& batch
   std::string state;
   Status s = Exec(c, "BEGIN; CREATE TEMP TABLE IF NOT EXISTS logship_staging (LIKE " + table_ +
                          " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
-  if (s.ok()) s = CopyRows(c, "logship_staging", rows, &state);
+  if (s.ok()) s = CopyRows(c, "logship_staging", {rows}, &state);
   if (s.ok())
     s = Exec(c, "INSERT INTO " + table_ + " (" + CopyColumns() + ") SELECT " + CopyColumns() +
                     " FROM logship_staging ON CONFLICT DO NOTHING");
@@ -209,7 +223,7 @@ WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, co
     const std::string_view row(rows.data() + start, (end == std::string::npos ? rows.size() : end + 1) - start);
     start = end == std::string::npos ? rows.size() : end + 1;
     Exec(c, "SAVEPOINT logship_row");
-    Status s = CopyRows(c, table_, row, &state);
+    Status s = CopyRows(c, table_, {row}, &state);
     if (s.ok()) {
       Exec(c, "RELEASE SAVEPOINT logship_row");
       continue;
@@ -246,41 +260,116 @@ WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, co
 
 WriteResult PostgresSink::Write(const DecodedBatch& batch) {
   if (batch.batch.records_size() == 0) return {WriteOutcome::kOk, ""};
-  std::string rows;
-  rows.reserve(static_cast<size_t>(batch.batch.ByteSizeLong()) * 2);
-  EncodeCopyRows(batch, &rows);
+  Pending p;
+  p.batch = &batch;
+  p.rows.reserve(static_cast<size_t>(batch.batch.ByteSizeLong()) * 2);
+  EncodeCopyRows(batch, &p.rows);
+  p.records = static_cast<size_t>(batch.batch.records_size());
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    queue_.push_back(&p);
+  }
+  queued_.notify_one();
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  written_.wait(lock, [&] { return p.done; });
+  return p.result;
+}
 
-  Conn conn = Borrow();
-  WriteResult result{WriteOutcome::kOk, ""};
-  Status s;
-  std::string state;
-  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) s = Connect(&conn);
-  if (s.ok()) s = EnsurePartitions(conn.get(), DaysTouched(batch));
-  if (s.ok()) {
-    s = Exec(conn.get(), "BEGIN");
-    if (s.ok()) s = CopyRows(conn.get(), table_, rows, &state);
-    if (s.ok()) s = Exec(conn.get(), "COMMIT");
-    if (!s.ok()) {
-      Exec(conn.get(), "ROLLBACK");
-      if (state.empty()) state = StateOf(s);
-      switch (ClassifySqlState(state)) {
-        case PgErrorAction::kDuplicate: result = WriteConflictSafe(conn.get(), batch, rows); s = Status::Ok(); break;
-        case PgErrorAction::kBadRow: result = WriteRowByRow(conn.get(), batch, rows); s = Status::Ok(); break;
-        default: break;
+void PostgresSink::WriterLoop() {
+  Conn conn;
+  for (;;) {
+    std::vector<Pending*> group;
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queued_.wait(lock, [&] { return stopping_writers_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      // Give other streams batch_linger to add theirs, unless there is a full group already.
+      const auto deadline = std::chrono::steady_clock::now() + config_.batch_linger;
+      const auto queued_rows = [&] {
+        size_t n = 0;
+        for (const Pending* q : queue_) n += q->records;
+        return n;
+      };
+      while (config_.batch_linger.count() > 0 && queued_rows() < config_.batch_rows && !stopping_writers_ &&
+             queued_.wait_until(lock, deadline) != std::cv_status::timeout) {
+      }
+      size_t rows = 0;
+      while (!queue_.empty() && (group.empty() || rows + queue_.front()->records <= config_.batch_rows)) {
+        rows += queue_.front()->records;
+        group.push_back(queue_.front());
+        queue_.pop_front();
       }
     }
+    WriteGroup(&conn, group);
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      for (Pending* p : group) p->done = true;
+    }
+    written_.notify_all();
   }
-  if (!s.ok()) {
-    result = {WriteOutcome::kRetry, s.message()};
-    if (conn && (PQstatus(conn.get()) != CONNECTION_OK || ClassifySqlState(StateOf(s)) == PgErrorAction::kReconnect))
-      conn.reset();
+}
+
+void PostgresSink::WriteGroup(Conn* conn, const std::vector<Pending*>& group) {
+  // A kept connection may have died with a server restart; only a failure on a fresh one
+  // is the server's answer, so a stale one is replaced and the group tried once more.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool fresh = !*conn || PQstatus(conn->get()) != CONNECTION_OK;
+    Status s;
+    std::string state;
+    if (fresh) s = Connect(conn);
+    for (const Pending* p : group) {
+      if (s.ok()) s = EnsurePartitions(conn->get(), DaysTouched(*p->batch));
+    }
+    if (s.ok()) {
+      // Batches of several streams in one transaction: one COPY, one commit.
+      std::vector<std::string_view> parts;
+      for (const Pending* p : group) parts.push_back(p->rows);
+      s = Exec(conn->get(), "BEGIN");
+      if (s.ok()) s = CopyRows(conn->get(), table_, parts, &state);
+      if (s.ok()) s = Exec(conn->get(), "COMMIT");
+      if (s.ok()) {
+        ++transactions_;
+        for (Pending* p : group) p->result = {WriteOutcome::kOk, ""};
+      } else {
+        Exec(conn->get(), "ROLLBACK");
+        if (state.empty()) state = StateOf(s);
+        const PgErrorAction action = ClassifySqlState(state);
+        if (action == PgErrorAction::kDuplicate || action == PgErrorAction::kBadRow) {
+          // The rare paths, batch by batch, so only the batches concerned pay for them.
+          for (Pending* p : group) p->result = WriteOne(conn->get(), *p);
+          s = Status::Ok();
+        }
+      }
+    }
+    if (!s.ok()) {
+      for (Pending* p : group) p->result = {WriteOutcome::kRetry, s.message()};
+      const bool broken = *conn && (PQstatus(conn->get()) != CONNECTION_OK ||
+                                    ClassifySqlState(StateOf(s)) == PgErrorAction::kReconnect);
+      if (broken) conn->reset();
+      if (broken && !fresh) continue;
+    }
+    break;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    last_write_error_ = result.outcome == WriteOutcome::kOk ? "" : result.reason;
+  std::string error;
+  for (const Pending* p : group)
+    if (p->result.outcome != WriteOutcome::kOk) error = p->result.reason;
+  std::lock_guard<std::mutex> lock(mu_);
+  last_write_error_ = error;
+}
+
+WriteResult PostgresSink::WriteOne(PGconn* c, const Pending& p) {
+  std::string state;
+  Status s = Exec(c, "BEGIN");
+  if (s.ok()) s = CopyRows(c, table_, {p.rows}, &state);
+  if (s.ok()) s = Exec(c, "COMMIT");
+  if (s.ok()) return {WriteOutcome::kOk, ""};
+  Exec(c, "ROLLBACK");
+  if (state.empty()) state = StateOf(s);
+  switch (ClassifySqlState(state)) {
+    case PgErrorAction::kDuplicate: return WriteConflictSafe(c, *p.batch, p.rows);
+    case PgErrorAction::kBadRow: return WriteRowByRow(c, *p.batch, p.rows);
+    default: return {WriteOutcome::kRetry, s.message()};
   }
-  Return(std::move(conn));
-  return result;
 }
 
 Status PostgresSink::HealthCheck() {

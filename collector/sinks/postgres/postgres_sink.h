@@ -1,5 +1,7 @@
 // PostgreSQL sink (libpq). Migrates its schema on first connect (schema.h), then writes
-// each batch with COPY straight into the day-partitioned table in one transaction. Only a
+// batches with COPY straight into the day-partitioned table. `connections` writer threads
+// each take what the streams have queued (up to batch_rows rows, waiting batch_linger for
+// more) and write it as one transaction, so many agents cost few commits. Only a
 // batch that hits the unique key (a re-send after a crash or lost ack) takes the slower
 // path: COPY into a temporary staging table and INSERT … ON CONFLICT DO NOTHING. A batch
 // with a row PostgreSQL refuses (data exception, check violation…) is written row by row
@@ -16,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <deque>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -47,12 +50,25 @@ class PostgresSink final : public Sink {
   struct ConnDeleter { void operator()(PGconn* c) const { PQfinish(c); } };
   using Conn = std::unique_ptr<PGconn, ConnDeleter>;
 
+  // A batch waiting for a writer thread; Write() blocks until `done`.
+  struct Pending {
+    const DecodedBatch* batch = nullptr;
+    std::string rows;  // COPY text
+    size_t records = 0;
+    bool done = false;  // GUARDED_BY(queue_mu_)
+    WriteResult result;
+  };
+  void WriterLoop();
+  void WriteGroup(Conn* conn, const std::vector<Pending*>& group);
+  WriteResult WriteOne(PGconn* conn, const Pending& p);
+
   Conn Borrow();
   void Return(Conn conn);
   Status Connect(Conn* conn);
   Status EnsurePartitions(PGconn* conn, const std::vector<int64_t>& days);
   // One COPY of `rows`; *state is the SQLSTATE on failure.
-  Status CopyRows(PGconn* conn, const std::string& target, std::string_view rows, std::string* state);
+  Status CopyRows(PGconn* conn, const std::string& target, const std::vector<std::string_view>& parts,
+                  std::string* state);
   WriteResult WriteConflictSafe(PGconn* conn, const DecodedBatch& batch, const std::string& rows);
   WriteResult WriteRowByRow(PGconn* conn, const DecodedBatch& batch, const std::string& rows);
   Status ArchivePartition(PGconn* conn, const std::string& partition);
@@ -69,7 +85,13 @@ class PostgresSink final : public Sink {
   std::set<int64_t> partitions_;    // GUARDED_BY(mu_): days known to have a partition
   std::string last_write_error_;    // GUARDED_BY(mu_): empty after a successful write
 
-  std::atomic<uint64_t> dead_lettered_{0}, conflict_batches_{0}, dropped_partitions_{0};
+  std::mutex queue_mu_;
+  std::condition_variable queued_, written_;
+  std::deque<Pending*> queue_;      // GUARDED_BY(queue_mu_)
+  bool stopping_writers_ = false;   // GUARDED_BY(queue_mu_)
+  std::vector<std::thread> writers_;
+
+  std::atomic<uint64_t> dead_lettered_{0}, conflict_batches_{0}, dropped_partitions_{0}, transactions_{0};
   std::thread retention_;
   std::mutex retention_mu_;
   std::condition_variable retention_wake_;

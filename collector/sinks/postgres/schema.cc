@@ -68,7 +68,18 @@ Result<int> MigrateSchema(PGconn* c, const PostgresConfig& config) {
     Exec(c, "ROLLBACK");
     return s;
   }
-  const int current = std::atoi(PQgetvalue(r.get(), 0, 0));
+  int current = std::atoi(PQgetvalue(r.get(), 0, 0));
+  // The record says migrated, but the table is gone (dropped by hand): build it again.
+  PgResult exists(PQexec(c, ("SELECT to_regclass('" + Quote(config.table) + "') IS NOT NULL").c_str()));
+  if (current > 0 && PQresultStatus(exists.get()) == PGRES_TUPLES_OK && PQgetvalue(exists.get(), 0, 0)[0] == 'f') {
+    LogWarn("postgres", "table " + config.table + " is missing although its schema is at version " +
+                            std::to_string(current) + "; creating it again");
+    if (Status s = Exec(c, "DELETE FROM " + versions); !s.ok()) {
+      Exec(c, "ROLLBACK");
+      return s;
+    }
+    current = 0;
+  }
   int version = current;
   for (const auto& m : Migrations(config)) {
     if (m.version <= current) continue;
