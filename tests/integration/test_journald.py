@@ -14,14 +14,14 @@ import harness
 import journal
 
 
-def write_agent_config(work, port, directory, http_port):
-    path = work / "agent.yaml"
+def write_agent_config(work, port, directory, http_port, agent_id="journal-agent", filters=""):
+    path = work / f"{agent_id}.yaml"
     path.write_text(
-        "agent_id: journal-agent\n"
-        f"data_dir: {work / 'agent-data'}\n"
+        f"agent_id: {agent_id}\n"
+        f"data_dir: {work / (agent_id + '-data')}\n"
         "sources:\n"
         "  - type: journald\n"
-        f"    directory: {directory}\n"
+        f"    directory: {directory}\n" + filters +
         "    start_at: beginning\n"
         "    poll_interval: 250ms\n"
         "    attributes: {pipeline: journald-test}\n"
@@ -94,6 +94,20 @@ def main():
             with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
                 metrics = r.read().decode()
             assert 'logship_agent_journald_cursor_gaps_total{source="journald-0"} 1\n' in metrics, metrics
+            passed += 1
+
+            # Filters: only web.service (odd numbers) at priorities err or worse (seq % 8 in 0..3).
+            fcfg = write_agent_config(work, port, jdir, harness.free_port(), agent_id="filtered",
+                                      filters="    units: [web.service]\n    priorities: [emerg, alert, crit, err]\n")
+            filtered = harness.Proc([agent_bin, "--config", fcfg], work, name="agent-filtered")
+            expected = sum(1 for n in range(120_001, 130_001) if n % 2 == 1 and n % 8 <= 3)
+            harness.wait_until(lambda: int(pg.scalar("SELECT count(*) FROM logs WHERE agent_id = 'filtered'")) >= expected,
+                               30, what=f"{expected} filtered entries")
+            time.sleep(1)
+            got = pg.query("SELECT count(*), count(DISTINCT source), max(severity) >= 17, min(severity) >= 17 "
+                           "FROM logs WHERE agent_id = 'filtered'")[0]
+            assert got == (str(expected), "1", "t", "t"), (got, expected)
+            assert filtered.terminate() == 0
             passed += 1
             assert agent.terminate() == 0
         except BaseException:
