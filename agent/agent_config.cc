@@ -31,6 +31,7 @@ FileSourceConfig ParseFileSource(ConfigMap& m) {
   f.max_line_bytes = m.Size("max_line_bytes", f.max_line_bytes, 256, 64 * kMiB);
   f.fingerprint_bytes = m.Size("fingerprint_bytes", f.fingerprint_bytes, 16, 64 << 10);
   f.poll_interval = Ms(m, "poll_interval", f.poll_interval, milliseconds(50), milliseconds(60000));
+  f.rotate_wait = Ms(m, "rotate_wait", f.rotate_wait, milliseconds(0), milliseconds(3600000));
   if (auto n = m.Optional("multiline"); !n.IsNull()) {
     ConfigMap ml(n);
     MultilineOptions o;

@@ -22,6 +22,7 @@ struct FileSourceConfig {
   uint64_t max_line_bytes = 1ull << 20;         // longer lines are split, flagged, never dropped
   uint64_t fingerprint_bytes = 1024;            // identity: hash of the first line, up to this
   std::chrono::milliseconds poll_interval{1000};// stat polling behind inotify; glob rescans
+  std::chrono::milliseconds rotate_wait{5000};  // a rotated/deleted file is kept this long after its last growth
   std::optional<MultilineOptions> multiline;    // grouping of continuation lines
   Attributes attributes;
 };

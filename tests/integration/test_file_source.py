@@ -154,7 +154,8 @@ def deleted_while_open(env):
     d.mkdir()
     path = d / "doomed.log"
     path.write_text(line(1))
-    agent = env.start_agent("delete", f"    include: [\"{d}/*.log\"]\n    start_at: beginning\n    poll_interval: 250ms\n")
+    agent = env.start_agent("delete", f"    include: [\"{d}/*.log\"]\n    start_at: beginning\n    poll_interval: 250ms\n"
+                                      "    rotate_wait: 1s\n")
     env.wait_rows("delete", 1)
     with open(path, "a") as f:
         f.write("".join(line(i) for i in range(2, 50_001)))
@@ -198,7 +199,8 @@ def identity(env):
     d = env.work / "identity"
     d.mkdir()
     (d / "short.log").write_bytes(b"seq=00000001 no newline yet")
-    agent = env.start_agent("identity", f"    include: [\"{d}/*.log\"]\n    start_at: beginning\n    poll_interval: 250ms\n")
+    agent = env.start_agent("identity", f"    include: [\"{d}/*.log\"]\n    start_at: beginning\n    poll_interval: 250ms\n"
+                                        "    rotate_wait: 200ms\n")
     time.sleep(1.0)
     assert env.rows("identity") == 0, "a file without a first line was read"
     with open(d / "short.log", "ab") as f:

@@ -142,6 +142,7 @@ void FileSource::Track(const std::string& path, bool initial) {
   if (current != by_path_.end()) {
     // The path names a new file now (rename rotation): the old one is finished, then released.
     if (auto old = files_.find(current->second); old != files_.end()) {
+      if (!old->second.detached) old->second.detached_at = std::chrono::steady_clock::now();
       old->second.detached = true;
       MarkReady(current->second);
     }
@@ -255,8 +256,13 @@ void FileSource::Poll() {
     if (!t.detached && (::stat(f.path().c_str(), &pst) != 0 || static_cast<uint64_t>(pst.st_ino) != f.inode() ||
                         static_cast<uint64_t>(pst.st_dev) != f.device())) {
       t.detached = true;
+      t.detached_at = std::chrono::steady_clock::now();
     }
-    if (t.detached && !has_more && !ready_.count(it->first)) {
+    // A rotated file may still be written to until its writer reopens (logrotate `create`
+    // before the postrotate signal): keep it until it has not grown for rotate_wait.
+    if (t.detached && has_more) t.detached_at = std::chrono::steady_clock::now();
+    if (t.detached && !has_more && !ready_.count(it->first) &&
+        std::chrono::steady_clock::now() - t.detached_at >= config_.rotate_wait) {
       f.FlushPending(/*force=*/true, agent_id_, &config_.attributes, *emitter_);  // no more lines will come
       LogInfo(kComponent, "released " + f.path() + " (rotated or deleted, read to its end)");
       auto p = by_path_.find(f.path());

@@ -6,7 +6,7 @@
 // from an idle handle with a per-turn budget so one busy file cannot starve the rest.
 //
 // Rotation: when a path no longer names the open file (renamed or deleted), the open
-// descriptor is read to its end and then released; the new file at the path is a new
+// descriptor is read to its end and released once it has not grown for rotate_wait; the new file at the path is a new
 // input read from its start. A file that shrinks below the read offset was truncated in
 // place (copytruncate) and is read again from 0 under its new fingerprint.
 //
@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -53,6 +54,7 @@ class FileSource final : public Source {
     std::unique_ptr<FileTailer> tailer;
     bool present_at_start = false;  // start_at applies only to these
     bool detached = false;          // its path now names another file, or none
+    std::chrono::steady_clock::time_point detached_at;
     bool positioned = false;
     uint64_t last_size = 0;         // at the previous poll, to notice in-place rewrites
   };
