@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <optional>
 #include <memory>
 #include <vector>
@@ -124,8 +126,16 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
   }
   // One agent per data_dir: two would interleave spool sequences and checkpoints.
   UniqueFd lock(::open((config.data_dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
-  if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    LogError(kComponent, "another agent is using " + config.data_dir + " (or it is not writable)");
+  if (!lock.valid()) {
+    const int err = errno;
+    LogError(kComponent, "data_dir " + config.data_dir + " is not writable (" + std::strerror(err) +
+                             "): the agent keeps its spool and checkpoints there; make it writable for the agent's "
+                             "user or set data_dir to a writable directory");
+    return 1;
+  }
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    LogError(kComponent, "another agent is using " + config.data_dir + " (" + config.data_dir +
+                             "/lock is held); give each agent its own data_dir");
     return 1;
   }
   auto token = ReadToken(config.collector.token_file);

@@ -7,11 +7,14 @@
 #include <memory>
 #include <thread>
 
+#include "collector/console/console.h"
 #include "collector/health_monitor.h"
 #include "collector/ingest/agent_auth.h"
 #include "collector/ingest/ingest_service.h"
 #include "collector/ingest/otlp_service.h"
 #include "collector/sinks/blackhole/blackhole_sink.h"
+#include "collector/sinks/elasticsearch/elasticsearch_sink.h"
+#include "collector/sinks/file_dead_letter_store.h"
 #include "collector/sinks/postgres/postgres_sink.h"
 #include "common/file_util.h"
 #include "common/http/http_server.h"
@@ -65,7 +68,8 @@ void Reload(const std::string& path, const CollectorConfig& running, IngestServi
   }
   ingest.UpdateSettings(*settings);
   if (next.listen != running.listen || next.http_listen != running.http_listen || next.tls.has_value() != running.tls.has_value() ||
-      next.postgres.has_value() != running.postgres.has_value() || next.blackhole != running.blackhole)
+      next.postgres.has_value() != running.postgres.has_value() ||
+      next.elasticsearch.has_value() != running.elasticsearch.has_value() || next.blackhole != running.blackhole)
     LogWarn(kComponent, "reloaded pipeline, limits and tokens; listen, http, tls and sinks changes need a restart");
   else
     LogInfo(kComponent, "configuration reloaded (" + std::to_string((*settings)->pipeline->stages()) + " pipeline stages)");
@@ -100,19 +104,50 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
     LogWarn(kComponent, "TLS is off: batches and tokens cross the network in clear text");
   }
 
+  // Sinks, in the order required ones are written. Elasticsearch's refused documents go to
+  // PostgreSQL's dead-letter table when that sink exists, else to files.
   std::vector<std::unique_ptr<Sink>> sinks;
+  std::vector<SinkSlot> slots;
+  std::unique_ptr<DeadLetterStore> file_dead_letters;
+  postgres::PostgresSink* pg_sink = nullptr;
   if (config.postgres) {
     auto pg = std::make_unique<postgres::PostgresSink>(*config.postgres);
     if (Status s = pg->HealthCheck(); !s.ok())
       LogWarn(kComponent, "postgres is not reachable yet (batches will be retried): " + s.message());
+    pg_sink = pg.get();
+    slots.push_back(SinkSlot{pg.get(), config.postgres_delivery.required, config.postgres_delivery.queue_max_bytes});
     sinks.push_back(std::move(pg));
   }
-  if (config.blackhole) sinks.push_back(std::make_unique<BlackholeSink>(config.blackhole_delay));
+  if (config.elasticsearch) {
+    auto http = elasticsearch::EsHttpClient::Create(*config.elasticsearch);
+    if (!http.ok()) {
+      LogError(kComponent, "sinks.elasticsearch: " + http.status().message());
+      return 1;
+    }
+    DeadLetterStore* dead = pg_sink;
+    if (!dead) {
+      file_dead_letters = std::make_unique<FileDeadLetterStore>(config.elasticsearch->dead_letter_dir, "elasticsearch");
+      dead = file_dead_letters.get();
+    }
+    auto es = std::make_unique<elasticsearch::ElasticsearchSink>(*config.elasticsearch, std::move(*http), dead);
+    if (Status s = es->EnsureSetup(); !s.ok())
+      LogWarn(kComponent, "elasticsearch is not ready yet (batches will be retried): " + s.message());
+    slots.push_back(SinkSlot{es.get(), config.elasticsearch_delivery.required,
+                             config.elasticsearch_delivery.queue_max_bytes});
+    sinks.push_back(std::move(es));
+  }
+  if (config.blackhole) {
+    sinks.push_back(std::make_unique<BlackholeSink>(config.blackhole_delay));
+    slots.push_back(SinkSlot{sinks.back().get(), config.blackhole_delivery.required,
+                             config.blackhole_delivery.queue_max_bytes});
+  }
+  // Only required sinks decide health: an optional one failing never stops ingest.
   std::vector<Sink*> sink_ptrs;
-  for (auto& s : sinks) sink_ptrs.push_back(s.get());
+  for (const SinkSlot& slot : slots)
+    if (slot.required) sink_ptrs.push_back(slot.sink);
 
   metrics::Registry registry;
-  BatchWriter writer(sink_ptrs, registry);
+  BatchWriter writer(slots, registry);
   IngestService ingest(*settings, writer, registry);
   OtlpLogsService otlp(ingest, writer);
   grpc::EnableDefaultHealthCheckService(true);
@@ -146,6 +181,27 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
     if (monitor.healthy()) return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
     return http::Response{503, "text/plain; charset=utf-8", "not serving: " + monitor.reason() + "\n"};
   });
+  // --- Web console (collector/console/): page at /, JSON API at /api/v1/, on http.listen.
+  // The agent registry is fed by the ingest streams; the console reads PostgreSQL through
+  // its own small read-only pool. `console` outlives http.Stop() below.
+  console::AgentRegistry agents;
+  std::unique_ptr<console::Console> console;
+  if (config.console && config.postgres) {
+    ingest.SetAgentRegistry(&agents);
+    std::vector<std::string> sink_names;
+    for (Sink* s : sink_ptrs) sink_names.emplace_back(s->name());
+    auto created = console::Console::Create(*config.console, *config.postgres, agents, registry, sink_names,
+                                            [&monitor] { return monitor.healthy(); },
+                                            [&monitor] { return monitor.reason(); });
+    if (!created.ok()) {
+      LogError(kComponent, "web console disabled: " + created.status().message());
+    } else {
+      console = std::move(*created);
+      console->Register(http);
+      LogInfo(kComponent, "web console on http://" + config.http_listen + "/");
+    }
+  }
+  // --- end of web console
   if (!config.http_listen.empty()) {
     if (Status s = http.Start(config.http_listen); !s.ok())
       LogError(kComponent, s.message() + " (metrics unavailable; ingest continues)");
@@ -163,6 +219,7 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
   monitor.Stop();
   health->Shutdown();
   ingest.Drain();
+  writer.Stop(kShutdownGrace);
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   server->Wait();
   http.Stop();

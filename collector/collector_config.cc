@@ -12,6 +12,13 @@ bool IsIdentifier(const std::string& s) {
   return true;
 }
 
+SinkDelivery ParseDelivery(ConfigMap& m) {
+  SinkDelivery d;
+  d.required = m.Bool("required", d.required);
+  d.queue_max_bytes = m.Size("queue_max_bytes", d.queue_max_bytes, 1 << 20, 64ull << 30);
+  return d;
+}
+
 CollectorConfig Parse(const ConfigNode& root) {
   CollectorConfig c;
   ConfigMap m(root);
@@ -65,13 +72,25 @@ CollectorConfig Parse(const ConfigNode& root) {
         p.Duration("batch_linger", pg.batch_linger, std::chrono::milliseconds(0), std::chrono::milliseconds(10000)));
     pg.partitions_by_host = static_cast<uint32_t>(p.Int("partitions_by_host", 0, 0, 256));
     pg.attributes_index = p.Bool("attributes_index", false);
+    pg.search_indexes = p.Bool("search_indexes", false);
     pg.retention_days = static_cast<uint32_t>(p.Int("retention_days", 0, 0, 36500));
     pg.archive_dir = p.String("archive_dir", "");
     if (!pg.archive_dir.empty() && pg.archive_dir[0] != '/') p.Require("archive_dir").Fail("must be an absolute path");
     pg.retention_interval = std::chrono::duration_cast<std::chrono::milliseconds>(p.Duration(
         "retention_interval", pg.retention_interval, std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)));
+    c.postgres_delivery = ParseDelivery(p);
     p.Finish();
     c.postgres = pg;
+  }
+  if (auto n = sinks.Optional("elasticsearch"); !n.IsNull()) {
+    ConfigMap e(n);
+    c.elasticsearch = elasticsearch::ParseElasticsearchConfig(e);
+    c.elasticsearch_delivery = ParseDelivery(e);
+    if (!c.postgres && c.elasticsearch->dead_letter_dir.empty())
+      n.Fail(
+          "documents Elasticsearch refuses must be kept somewhere: configure sinks.postgres (its "
+          "<table>_dead_letter) or set sinks.elasticsearch.dead_letter_dir");
+    e.Finish();
   }
   if (sinks.Has("blackhole")) {
     auto n = sinks.Optional("blackhole");
@@ -79,12 +98,18 @@ CollectorConfig Parse(const ConfigNode& root) {
       ConfigMap b(n);
       c.blackhole_delay = std::chrono::duration_cast<std::chrono::milliseconds>(
           b.Duration("delay", c.blackhole_delay, std::chrono::milliseconds(0), std::chrono::milliseconds(60000)));
+      c.blackhole_delivery = ParseDelivery(b);
       b.Finish();
     }
     c.blackhole = true;
   }
   sinks.Finish();
-  if (!c.postgres && !c.blackhole) m.Require("sinks").Fail("configure at least one sink (postgres or blackhole)");
+  if (!c.postgres && !c.elasticsearch && !c.blackhole)
+    m.Require("sinks").Fail("configure at least one sink (postgres, elasticsearch or blackhole)");
+  if (!(c.postgres && c.postgres_delivery.required) && !(c.elasticsearch && c.elasticsearch_delivery.required) &&
+      !(c.blackhole && c.blackhole_delivery.required))
+    m.Require("sinks").Fail("at least one sink must be required: true, or batches would be acknowledged before "
+                            "anything stored them");
   c.pipeline = Pipeline::FromConfig(m.Optional("pipeline"));
   if (auto n = m.Optional("health"); !n.IsNull()) {
     ConfigMap h(n);
@@ -96,6 +121,9 @@ CollectorConfig Parse(const ConfigNode& root) {
     h.Finish();
   }
   c.http_listen = ParseHttpListen(m, c.http_listen);
+  c.console = console::ParseConsoleConfig(m.Optional("console"));
+  if (c.console && !c.postgres) m.Require("console").Fail("the console reads from sinks.postgres, which is not configured");
+  if (c.console && c.http_listen.empty()) m.Require("console").Fail("the console is served on http.listen, which is off");
   m.Finish();
   return c;
 }

@@ -8,7 +8,9 @@
 #include <memory>
 #include <vector>
 
+#include "collector/console/console_config.h"
 #include "collector/pipeline/pipeline.h"
+#include "collector/sinks/elasticsearch/elasticsearch_config.h"
 
 namespace logship::collector {
 
@@ -37,9 +39,17 @@ struct PostgresConfig {
   uint32_t partitions_ahead_days = 2;
   uint32_t partitions_by_host = 0;      // > 0: each day is hash-partitioned by host into N
   bool attributes_index = false;        // GIN index on attributes
+  bool search_indexes = false;          // for the console: pg_trgm GIN on body, btree on (ts, id)
   uint32_t retention_days = 0;          // 0: keep everything
   std::string archive_dir;              // set: a partition is archived (COPY, zstd) before its drop
   std::chrono::milliseconds retention_interval{3600000};
+};
+
+// How a sink takes part in acks (fan-out rule, batch_writer.h): a required sink must
+// commit a batch before it is acked; an optional one is fed from a bounded queue.
+struct SinkDelivery {
+  bool required = true;
+  uint64_t queue_max_bytes = 64ull << 20;  // optional sinks: batches waiting beyond this are dropped (counted)
 };
 
 struct ServerTlsConfig {
@@ -59,11 +69,16 @@ struct CollectorConfig {
   std::string listen = "0.0.0.0:4740";
   Limits limits;
   std::optional<PostgresConfig> postgres;
+  SinkDelivery postgres_delivery;
+  std::optional<elasticsearch::ElasticsearchConfig> elasticsearch;
+  SinkDelivery elasticsearch_delivery;
   bool blackhole = false;
+  SinkDelivery blackhole_delivery;
   std::chrono::milliseconds blackhole_delay{0};  // per batch: a slow sink, for tests
   HealthConfig health;
   std::shared_ptr<const Pipeline> pipeline;      // never null
   std::string http_listen = "0.0.0.0:9740";  // /metrics and /healthz; empty = off
+  std::optional<console::ConsoleConfig> console;  // web console on http_listen; nullopt = off
 };
 
 CollectorConfig LoadCollectorConfig(const std::string& path);

@@ -1,5 +1,7 @@
 #include "common/zstd_codec.h"
 
+#include <zstd_errors.h>
+
 namespace logship {
 
 ZstdCompressor::ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()), level_(level) {}
@@ -25,6 +27,9 @@ Status ZstdDecompressor::Decompress(std::string_view in, size_t declared_size, s
                                    std::to_string(declared_size));
   out->resize(declared_size);
   const size_t n = ZSTD_decompressDCtx(ctx_.get(), out->data(), out->size(), in.data(), in.size());
+  if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)  // stopped at the declared size: a bomb, or a lie
+    return Status::InvalidArgument("payload decompresses to more than the " + std::to_string(declared_size) +
+                                   " bytes the frame declared");
   if (ZSTD_isError(n)) return Status::InvalidArgument(std::string("zstd: ") + ZSTD_getErrorName(n));
   if (n != declared_size)
     return Status::InvalidArgument("payload decompressed to " + std::to_string(n) + " bytes, declared " +

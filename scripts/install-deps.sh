@@ -4,22 +4,30 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates      # toolchain and build system
+  build-essential cmake pkg-config git ca-certificates ccache  # toolchain and build system
   libuv1-dev libzstd-dev zstd                                # agent event loop, batch compression
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # wire protocol
   libyaml-cpp-dev libcli11-dev rapidjson-dev                 # config, command line, JSON
   libxxhash-dev libre2-dev libisal-dev                       # record ids, regex parser, CRC32C
-  libmicrohttpd-dev                                          # /metrics and /healthz
+  libmicrohttpd-dev                                          # /metrics, /healthz and the web console
+  libcurl4-openssl-dev zlib1g-dev                            # Elasticsearch sink (HTTP, gzip bodies)
   libssl-dev openssl                                         # token comparison; test certificates
   libsystemd-dev systemd-journal-remote                      # journald source; its tests make journal files
   libpq-dev postgresql postgresql-client                     # PostgreSQL sink and its tests
   doctest-dev                                                # unit tests
   clang libclang-rt-14-dev                                   # libFuzzer harnesses (tests/fuzz)
+  chromium                                                   # web console browser tests (playwright-core)
   procps python3 util-linux                                  # integration harness (pgrep, runuser)
+  faketime                                                   # catalogue test: the clock jumping backwards
   python3-grpcio python3-grpc-tools python3-protobuf         # OTLP and raw-frame test clients
   rpm lintian dpkg-dev file debootstrap systemd iproute2     # packages: rpmbuild, lint, shlibdeps, chroot, unit checks
   docker.io docker-compose prometheus                        # collector image test, compose check, promtool + scrape test
 )
+
+# Node.js and npm (browser tests) come with this machine kind; from Debian only where absent.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -5,9 +5,8 @@ namespace logship::agent {
 Batcher::Batcher(const BatchConfig& config, int zstd_level, std::string agent_id, std::string host)
     : config_(config), agent_id_(std::move(agent_id)), host_(std::move(host)), compressor_(zstd_level) {}
 
-bool Batcher::Add(const LineRecord& r) {
-  auto [it, inserted] = source_index_.try_emplace(r.source_id, static_cast<uint32_t>(batch_.sources_size()));
-  if (inserted) {
+uint32_t Batcher::SourceIndex(const LineRecord& r) {
+  const auto add_source = [&](const FilePosition* file) {
     auto* src = batch_.add_sources();
     src->set_name(r.source_name.data(), r.source_name.size());
     if (r.attributes != nullptr) {
@@ -17,11 +16,45 @@ bool Batcher::Add(const LineRecord& r) {
         kv->set_value(v);
       }
     }
-    approx_bytes_ += r.source_name.size() + 16;
+    if (file != nullptr) {
+      auto* f = src->mutable_file();
+      f->set_device(file->device);
+      f->set_inode(file->inode);
+      f->set_fingerprint(file->fingerprint);
+    }
+    approx_bytes_ += r.source_name.size() + 40;
+    return static_cast<uint32_t>(batch_.sources_size() - 1);
+  };
+  if (r.position == LineRecord::Position::kJournal) {
+    auto [it, inserted] = source_index_.try_emplace(r.source_id, 0);
+    if (inserted) it->second = add_source(nullptr);
+    return it->second;
   }
+  const FileKey key{r.source_id, r.start_position.device, r.start_position.inode, r.start_position.fingerprint};
+  if (last_file_ == nullptr || key != last_key_) {
+    auto [it, inserted] = file_sources_.try_emplace(key);
+    if (inserted) it->second.index = add_source(&r.start_position);
+    last_key_ = key;
+    last_file_ = &it->second;
+  }
+  return last_file_->index;
+}
+
+bool Batcher::Add(const LineRecord& r) {
+  const uint32_t source = SourceIndex(r);
   auto* rec = batch_.add_records();
-  rec->set_id(r.id.bytes.data(), r.id.bytes.size());
-  rec->set_observed_time_unix_nano(static_cast<uint64_t>(r.observed_unix_nano));
+  if (r.position == LineRecord::Position::kJournal) {
+    rec->set_id(r.id.bytes.data(), r.id.bytes.size());
+  } else {
+    // No id on the wire: the collector derives it from the source's file identity and this
+    // offset, sent as a difference from where the previous line ended (usually 0: absent).
+    rec->set_offset_delta(static_cast<int64_t>(r.start_position.offset - last_file_->next_offset));
+    last_file_->next_offset = r.start_position.offset + r.body.size() + 1;
+  }
+  if (static_cast<uint64_t>(r.observed_unix_nano) != last_observed_) {
+    rec->set_observed_time_unix_nano(static_cast<uint64_t>(r.observed_unix_nano));
+    last_observed_ = static_cast<uint64_t>(r.observed_unix_nano);
+  }
   if (r.time_unix_nano != 0) rec->set_time_unix_nano(static_cast<uint64_t>(r.time_unix_nano));
   if (r.severity != 0) rec->set_severity(r.severity);
   if (r.record_attributes != nullptr) {
@@ -33,7 +66,7 @@ bool Batcher::Add(const LineRecord& r) {
     }
   }
   rec->set_body(r.body.data(), r.body.size());
-  rec->set_source_index(it->second);
+  rec->set_source_index(source);
   if (r.flags != 0) rec->set_flags(r.flags);
   approx_bytes_ += r.body.size() + 32;
 
@@ -73,6 +106,9 @@ Result<SealedBatch> Batcher::Seal() {
   out.meta = out.delta.SerializeAsString();
   batch_.Clear();
   source_index_.clear();
+  file_sources_.clear();
+  last_file_ = nullptr;
+  last_observed_ = 0;
   positions_.clear();
   cursors_.clear();
   approx_bytes_ = 0;

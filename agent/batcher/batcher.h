@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "agent/agent_config.h"
@@ -45,7 +46,19 @@ class Batcher {
   ZstdCompressor compressor_;
   logship::v1::Batch batch_;
   uint64_t approx_bytes_ = 0;
+  // Index in batch_.sources of a record's source: journal records by source_id; file records
+  // by source_id and file identity (their ids are derived from it at the collector).
+  uint32_t SourceIndex(const LineRecord& r);
+  struct FileSource {
+    uint32_t index = 0;
+    uint64_t next_offset = 0;  // where the previous record of this source ended (+1, the newline)
+  };
+  using FileKey = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;  // source_id, device, inode, fingerprint
   std::unordered_map<uint64_t, uint32_t> source_index_;  // source_id → index in batch_.sources
+  std::map<FileKey, FileSource> file_sources_;
+  FileKey last_key_{};                 // a one-entry cache: runs of lines come from one file
+  FileSource* last_file_ = nullptr;
+  uint64_t last_observed_ = 0;         // observed time of the previous record in the batch
   std::map<std::pair<uint64_t, uint64_t>, v1::FileCheckpoint> positions_;
   std::map<std::string, std::string, std::less<>> cursors_;  // journal key → cursor
   std::string serialized_;

@@ -1,16 +1,29 @@
 #include "agent/checkpoint/checkpoint_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "common/file_util.h"
 
 namespace logship::agent {
+namespace {
+constexpr size_t kMinReserve = 64 << 10;
+}
 
 Status CheckpointStore::Load() {
   auto text = ReadWholeFile(path_);
-  if (!text.ok()) return text.status().code() == Status::Code::kNotFound ? Status::Ok() : text.status();
+  if (!text.ok() && text.status().code() == Status::Code::kNotFound) {
+    EnsureReserve(kMinReserve);
+    return Status::Ok();
+  }
+  if (!text.ok()) return text.status();
   v1::Checkpoints all;
   if (!all.ParseFromString(*text)) return Status::Corruption("cannot parse checkpoint file " + path_);
   spool_sequence_ = all.spool_sequence();
   Apply(all);
+  EnsureReserve(std::max(kMinReserve, 2 * text->size()));
   return Status::Ok();
 }
 
@@ -33,9 +46,26 @@ Status CheckpointStore::Save(uint64_t spool_sequence, bool sync) {
     j->set_key(key);
     j->set_cursor(cursor);
   }
-  Status s = WriteFileAtomically(path_, all.SerializeAsString(), sync);
-  if (s.ok()) spool_sequence_ = spool_sequence;
+  const std::string text = all.SerializeAsString();
+  Status s = WriteFileAtomically(path_, text, sync);
+  if (!s.ok() && reserve_bytes_ > 0) {
+    // Probably a full disk: spend the ballast so this save, and the segment deletions it
+    // allows, can go through.
+    ::unlink(reserve_path_.c_str());
+    reserve_bytes_ = 0;
+    s = WriteFileAtomically(path_, text, sync);
+  }
+  if (!s.ok()) return s;
+  spool_sequence_ = spool_sequence;
+  EnsureReserve(std::max(kMinReserve, 2 * text.size()));
   return s;
+}
+
+void CheckpointStore::EnsureReserve(size_t bytes) {
+  if (reserve_bytes_ >= bytes) return;
+  UniqueFd fd(::open(reserve_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640));
+  if (!fd.valid()) return;
+  if (::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes)) == 0) reserve_bytes_ = bytes;
 }
 
 const v1::FileCheckpoint* CheckpointStore::FindFile(uint64_t device, uint64_t inode) const {

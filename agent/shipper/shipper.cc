@@ -1,10 +1,13 @@
 #include "agent/shipper/shipper.h"
 
+#include <grpcpp/support/channel_arguments.h>
+
 #include <set>
 
 #include "agent/shipper/backoff.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "logship/v1/ingest.grpc.pb.h"
 
 namespace logship::agent {
@@ -39,6 +42,8 @@ Shipper::Shipper(const CollectorClientConfig& config, std::string agent_id, std:
       dead_letter_dir_(std::move(dead_letter_dir)) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(-1);
+  // The collector's console shows each agent's version from this.
+  args.SetUserAgentPrefix(std::string("logship-agent/") + LOGSHIP_VERSION);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(config_.backoff_min.count()));

@@ -31,7 +31,8 @@ struct LineRecord {
   const Attributes* attributes = nullptr;             // per-source attributes
   const std::vector<AttributeView>* record_attributes = nullptr;  // per-record, optional
   std::string_view body;
-  RecordId id;
+  RecordId id;                        // journal records; file records travel as `position`
+  FilePosition start_position;        // file records: where the record starts (its id's input)
   int64_t time_unix_nano = 0;         // event time; 0 = not known
   int64_t observed_unix_nano = 0;
   int32_t severity = 0;               // OpenTelemetry severity number; 0 = unknown

@@ -1,6 +1,77 @@
 #include "collector/ingest/frame_decoder.h"
 
+#include "collector/ingest/record_identity.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 namespace logship::collector {
+namespace {
+
+using google::protobuf::io::CodedInputStream;
+using google::protobuf::internal::WireFormatLite;
+
+// Rough heap cost of one parsed KeyValue or Source (a LogRecord is ~100 bytes, measured), used
+// to refuse a batch before protobuf allocates it.
+constexpr uint64_t kElementCost = 64;
+
+bool IsMessageField(uint32_t tag, int field) {
+  return WireFormatLite::GetTagFieldNumber(tag) == field &&
+         WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+}
+
+// Counts the repeated message fields of a serialized Batch straight from its wire bytes
+// (Batch.records = 4, Batch.sources = 3, LogRecord.attributes = 7, Source.attributes = 2), so
+// that a few KiB of zstd holding millions of 2-byte empty records or attributes is refused
+// before parsing: protobuf would allocate an object for each (60 MiB of empty records became
+// 3 GiB of heap).
+Status CheckShape(std::string_view bytes, const logship::v1::BatchFrame& f, const Limits& limits) {
+  const Status malformed = Status::InvalidArgument("payload is not a valid logship.v1.Batch");
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
+  uint64_t records = 0, sources = 0, attributes = 0;
+  // Walks one embedded message (its length prefix is next), counting its attributes.
+  const auto walk = [&](int attribute_field, const char* what) -> Status {
+    uint32_t length = 0;
+    if (!in.ReadVarint32(&length)) return malformed;
+    const auto limit = in.PushLimit(static_cast<int>(length));
+    uint64_t own = 0;
+    while (const uint32_t tag = in.ReadTag()) {
+      if (IsMessageField(tag, attribute_field) && ++own > limits.max_attributes)
+        return Status::ResourceExhausted(std::string("a ") + what + " has more than max_attributes (" +
+                                         std::to_string(limits.max_attributes) + ") attributes");
+      if (!WireFormatLite::SkipField(&in, tag)) return malformed;
+    }
+    if (!in.ConsumedEntireMessage()) return malformed;
+    in.PopLimit(limit);
+    attributes += own;
+    return Status::Ok();
+  };
+  while (const uint32_t tag = in.ReadTag()) {
+    if (IsMessageField(tag, 4)) {
+      if (++records > f.record_count())
+        return Status::InvalidArgument("batch holds more records than the " + std::to_string(f.record_count()) +
+                                       " the frame declared");
+      if (Status s = walk(7, "record"); !s.ok()) return s;
+    } else if (IsMessageField(tag, 3)) {
+      ++sources;
+      if (Status s = walk(2, "source"); !s.ok()) return s;
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return malformed;
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return malformed;
+  // Records are bounded by record_count <= max_records; attributes (up to max_attributes per
+  // record) need a bound of their own: their objects may take at most 2 x max_uncompressed_bytes,
+  // in line with what the in-flight budget charges for a batch.
+  const uint64_t objects = (sources + attributes) * kElementCost;
+  if (objects > 2 * limits.max_uncompressed_bytes)
+    return Status::ResourceExhausted("batch holds " + std::to_string(sources) + " sources and " +
+                                     std::to_string(attributes) + " attributes; decoding them would take about " +
+                                     std::to_string(objects >> 20) + " MiB, over 2 x max_uncompressed_bytes");
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch* out) {
   if (f.agent_id().empty()) return Status::InvalidArgument("frame has no agent_id");
@@ -29,6 +100,10 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
     default:
       return Status::InvalidArgument("unknown codec " + std::to_string(static_cast<int>(f.codec())));
   }
+  if (Status s = CheckShape(serialized, f, limits_); !s.ok()) {
+    std::string().swap(buffer_);
+    return s;
+  }
   out->Clear();
   const bool parsed = out->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()));
   std::string().swap(buffer_);  // no decompressed batch stays allocated between frames
@@ -51,11 +126,10 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
     if (Status st = check_attributes(s.attributes()); !st.ok()) return st;
   }
   for (const auto& r : out->records()) {
-    if (r.id().size() != 16) return Status::InvalidArgument("record id must be 16 bytes");
     if (r.source_index() >= sources) return Status::InvalidArgument("record refers to a missing source");
     if (Status st = check_attributes(r.attributes()); !st.ok()) return st;
   }
-  return Status::Ok();
+  return ResolveRecordIdentity(out);
 }
 
 }  // namespace logship::collector

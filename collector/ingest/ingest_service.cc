@@ -14,44 +14,6 @@ namespace {
 constexpr std::string_view kComponent = "ingest";
 }
 
-BatchWriter::BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry)
-    : sinks_(std::move(sinks)),
-      dropped_(registry.GetCounter("logship_collector_pipeline_dropped_total", "Records dropped by drop stages.")) {
-  for (Sink* sink : sinks_) {
-    sink->RegisterMetrics(registry);
-    const metrics::Labels l = {{"sink", std::string(sink->name())}};
-    sink_metrics_.push_back(SinkMetrics{
-        &registry.GetCounter("logship_collector_sink_records_total", "Records a sink committed.", l),
-        &registry.GetCounter("logship_collector_sink_errors_total", "Failed batch writes, by sink.", l),
-        &registry.GetHistogram("logship_collector_sink_write_seconds", "Time to commit one batch, by sink.",
-                               metrics::LatencyBuckets(), l),
-        &registry.GetHistogram("logship_collector_end_to_end_lag_seconds",
-                               "From the agent reading a record to the sink committing it.",
-                               metrics::LatencyBuckets(), l)});
-  }
-}
-
-WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch) {
-  dropped_.Inc(pipeline.Process(&batch.batch));
-  for (size_t i = 0; i < sinks_.size(); ++i) {
-    Sink* sink = sinks_[i];
-    const SinkMetrics& m = sink_metrics_[i];
-    const auto start = std::chrono::steady_clock::now();
-    WriteResult r = sink->Write(batch);
-    m.write_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (r.outcome != WriteOutcome::kOk) {
-      m.errors->Inc();
-      r.reason = std::string(sink->name()) + ": " + r.reason;
-      return r;
-    }
-    m.records->Inc(static_cast<uint64_t>(batch.batch.records_size()));
-    const int64_t now = UnixNanosNow();
-    for (const auto& rec : batch.batch.records())
-      m.lag_seconds->Observe(static_cast<double>(now - static_cast<int64_t>(rec.observed_time_unix_nano())) / 1e9);
-  }
-  return {WriteOutcome::kOk, ""};
-}
-
 grpc::Status AuthenticateCall(const IngestSettings& settings, grpc::ServerContext* context, std::string* agent,
                               metrics::Counter& failures) {
   agent->clear();
@@ -100,6 +62,18 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       self->streams_.erase(ctx);
     }
   } unregister{this, context};
+
+  // The console's view of this stream: opened at its first frame, closed on every way out.
+  struct AgentPresence {
+    console::AgentRegistry* registry = nullptr;
+    std::string agent;
+    ~AgentPresence() {
+      if (registry != nullptr) registry->StreamClosed(agent);
+    }
+  } presence;
+  std::string user_agent;
+  if (auto it = context->client_metadata().find("user-agent"); it != context->client_metadata().end())
+    user_agent.assign(it->second.data(), std::min<size_t>(it->second.size(), 256));
 
   std::string authenticated;
   if (grpc::Status auth = AuthenticateCall(*settings(), context, &authenticated, auth_failures_); !auth.ok())
@@ -210,6 +184,16 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
     w.cost = cost;
     records_received_ += static_cast<uint64_t>(w.batch.batch.records_size());
     CountReceived(w.batch.agent_id, static_cast<uint64_t>(w.batch.batch.records_size()));
+    if (console::AgentRegistry* agents = agents_.load(); agents != nullptr) {
+      if (presence.registry != agents || presence.agent != w.batch.agent_id) {
+        if (presence.registry != nullptr) presence.registry->StreamClosed(presence.agent);
+        agents->StreamOpened(w.batch.agent_id, peer, console::AgentRegistry::VersionFromUserAgent(user_agent));
+        presence.registry = agents;
+        presence.agent = w.batch.agent_id;
+      }
+      agents->BatchReceived(w.batch.agent_id, w.batch.batch.host(),
+                            static_cast<uint64_t>(w.batch.batch.records_size()), f.uncompressed_bytes());
+    }
     WorkAdded(context);
     {
       std::unique_lock<std::mutex> lock(mu);

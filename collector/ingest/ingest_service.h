@@ -26,6 +26,8 @@
 #include <vector>
 
 #include "collector/collector_config.h"
+#include "collector/console/agent_registry.h"
+#include "collector/ingest/batch_writer.h"
 #include "collector/ingest/agent_auth.h"
 #include "collector/ingest/inflight_budget.h"
 #include "collector/sinks/sink.h"
@@ -38,27 +40,6 @@ struct IngestSettings {
   Limits limits;
   std::shared_ptr<const Pipeline> pipeline;
   AgentAuth auth;
-};
-
-// Decoded batch → pipeline → every sink, with metrics. Shared by Ingest and OTLP ingest.
-// Thread-safe.
-class BatchWriter {
- public:
-  // `sinks` and `registry` must outlive the writer.
-  BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry);
-  // Runs `pipeline`, then the sinks in order; the first failure decides the result.
-  WriteResult Write(const Pipeline& pipeline, DecodedBatch& batch);
-
- private:
-  struct SinkMetrics {
-    metrics::Counter* records;
-    metrics::Counter* errors;
-    metrics::Histogram* write_seconds;
-    metrics::Histogram* lag_seconds;
-  };
-  const std::vector<Sink*> sinks_;
-  std::vector<SinkMetrics> sink_metrics_;  // parallel to sinks_
-  metrics::Counter& dropped_;
 };
 
 // Checks the call's bearer token against `settings` (when tokens are configured). On
@@ -80,6 +61,9 @@ class IngestService final : public logship::v1::Ingest::Service {
   InflightBudget& budget() { return *budget_; }
   metrics::Counter& auth_failures() { return auth_failures_; }
   void CountReceived(const std::string& agent_id, uint64_t records);
+  // Streams and batches are reported to `agents` from now on (nullptr: no more). `agents`
+  // must outlive the service's streams. Any thread.
+  void SetAgentRegistry(console::AgentRegistry* agents) { agents_.store(agents); }
 
   // Graceful stop, before Server::Shutdown: streams waiting for their next frame end now;
   // a stream in the middle of a frame finishes it (sink write and ack) and then ends.
@@ -105,6 +89,7 @@ class IngestService final : public logship::v1::Ingest::Service {
   metrics::Counter& frames_rejected_;
   metrics::Counter& auth_failures_;
   std::atomic<uint64_t> records_received_{0};
+  std::atomic<console::AgentRegistry*> agents_{nullptr};
 
   std::mutex mu_;
   bool draining_ = false;                           // GUARDED_BY(mu_)

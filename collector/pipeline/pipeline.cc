@@ -78,6 +78,9 @@ std::shared_ptr<const Pipeline> Pipeline::FromConfig(const ConfigNode& list) {
 
 size_t Pipeline::Process(logship::v1::Batch* batch) const {
   auto* records = batch->mutable_records();
+  std::vector<char> source_matters(static_cast<size_t>(batch->sources_size()));
+  for (int s = 0; s < batch->sources_size(); ++s)
+    source_matters[static_cast<size_t>(s)] = ExtractStage::SourceMayMatter(batch->sources(s));
   int keep = 0;
   for (int i = 0; i < records->size(); ++i) {
     auto* rec = records->Mutable(i);
@@ -91,7 +94,7 @@ size_t Pipeline::Process(logship::v1::Batch* batch) const {
       }
     }
     if (!kept) continue;
-    extract_.Apply(r);
+    if (rec->attributes_size() > 0 || source_matters[rec->source_index()]) extract_.Apply(r);
     if (keep != i) records->SwapElements(keep, i);
     ++keep;
   }

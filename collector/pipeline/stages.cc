@@ -204,10 +204,23 @@ int32_t ParseSeverity(std::string_view text) {
   return 0;
 }
 
+namespace {
+constexpr std::string_view kTimeKeys[] = {"ts", "time", "timestamp", "@timestamp"};
+constexpr std::string_view kSeverityKeys[] = {"level", "severity", "lvl", "log.level"};
+}  // namespace
+
+bool ExtractStage::SourceMayMatter(const logship::v1::Source& source) {
+  for (const auto& kv : source.attributes())
+    for (const auto* keys : {&kTimeKeys, &kSeverityKeys})
+      for (std::string_view k : *keys)
+        if (kv.key() == k) return true;
+  return false;
+}
+
 bool ExtractStage::Apply(const RecordRef& r) const {
   auto* rec = r.record;
   if (rec->time_unix_nano() == 0) {
-    for (const char* key : {"ts", "time", "timestamp", "@timestamp"}) {
+    for (std::string_view key : kTimeKeys) {
       if (const std::string* v = r.Attribute(key)) {
         if (const int64_t t = ParseTimestampNanos(*v); t > 0) {
           rec->set_time_unix_nano(static_cast<uint64_t>(t));
@@ -217,7 +230,7 @@ bool ExtractStage::Apply(const RecordRef& r) const {
     }
   }
   if (rec->severity() == 0) {
-    for (const char* key : {"level", "severity", "lvl", "log.level"}) {
+    for (std::string_view key : kSeverityKeys) {
       if (const std::string* v = r.Attribute(key)) {
         if (const int32_t sev = ParseSeverity(*v); sev > 0) {
           rec->set_severity(sev);

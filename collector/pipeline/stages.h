@@ -61,6 +61,9 @@ class DropStage final : public Stage {
 class ExtractStage final : public Stage {
  public:
   bool Apply(const RecordRef& r) const override;
+  // False when no record of this source can yield a time or severity unless it has
+  // attributes of its own: Apply is skipped for those records (the common case).
+  static bool SourceMayMatter(const logship::v1::Source& source);
 };
 
 // Parses RFC 3339 / ISO 8601 ("2026-11-22T13:00:00.123Z", "+02:00", space for T) and Unix

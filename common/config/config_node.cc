@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -52,7 +53,9 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 ConfigNode Root(const YAML::Node& root, const std::string& name) {
   auto file = std::make_shared<const std::string>(name);
   ConfigNode node(root, file, "");
-  if (node.IsNull()) node.Fail("configuration is empty");
+  if (node.IsNull())
+    node.Fail("configuration is empty: write the settings as YAML (see the commented examples in /etc/logship/ "
+              "or conf/)");
   if (!node.IsMap()) node.Fail("configuration must be a mapping of keys to values");
   return node;
 }
@@ -202,7 +205,17 @@ void ConfigMap::Finish() const {
   for (const auto& kv : node_.raw()) {
     const std::string key = kv.first.Scalar();
     if (!read_.count(key)) {
-      ConfigNode(kv.first, node_.file(), node_.path()).Fail("unknown key \"" + key + "\"");
+      // Every key this section knows was asked for (read_) before Finish(): name the closest.
+      std::string hint, known;
+      size_t best = 3;
+      for (const auto& k : read_) {
+        known += (known.empty() ? "" : ", ") + k;
+        if (const size_t d = EditDistance(key, k); d < best) best = d, hint = k;
+      }
+      const std::string suggestion = !hint.empty()    ? " (did you mean \"" + hint + "\"?)"
+                                     : known.empty() ? ""
+                                                     : " (known keys: " + known + ")";
+      ConfigNode(kv.first, node_.file(), node_.path()).Fail("unknown key \"" + key + "\"" + suggestion);
     }
   }
 }
@@ -227,6 +240,9 @@ ConfigNode LoadYamlString(const std::string& text, const std::string& name) {
 }
 
 ConfigNode LoadYamlFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path + ":1:1: is a directory; --config needs the YAML file itself, not its directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ":1:1: cannot open configuration file");
   std::ostringstream text;

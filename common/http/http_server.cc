@@ -4,19 +4,73 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+#include <cctype>
 #include <cstring>
 
 namespace logship::http {
 namespace {
 
+struct StreamState {
+  StreamFn fn;
+  const std::atomic<bool>* stop;
+};
+
+ssize_t ReadStream(void* cls, uint64_t, char* buf, size_t max) {
+  auto* s = static_cast<StreamState*>(cls);
+  if (s->stop->load()) return MHD_CONTENT_READER_END_OF_STREAM;
+  const size_t n = s->fn(buf, max, *s->stop);
+  if (n == 0) return MHD_CONTENT_READER_END_OF_STREAM;
+  return static_cast<ssize_t>(n);
+}
+
+void FreeStream(void* cls) { delete static_cast<StreamState*>(cls); }
+
+MHD_Result CollectArg(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  auto* req = static_cast<Request*>(cls);
+  req->query.emplace_back(key != nullptr ? key : "", value != nullptr ? value : "");
+  return MHD_YES;
+}
+
+MHD_Result CollectHeader(void* cls, MHD_ValueKind, const char* key, const char* value) {
+  auto* req = static_cast<Request*>(cls);
+  std::string name = key != nullptr ? key : "";
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  req->headers.emplace(std::move(name), value != nullptr ? value : "");
+  return MHD_YES;
+}
+
 MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const char* method, const char*,
-                     const char*, size_t*, void**) {
-  const auto* server = static_cast<const HttpServer*>(cls);
-  const Response r = server->Dispatch(method, url);
-  MHD_Response* resp =
-      MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+                     const char*, size_t* upload_size, void** con_cls) {
+  const auto* server = static_cast<const std::pair<const HttpServer*, const std::atomic<bool>*>*>(cls);
+  // A request with a body arrives in several calls: accept (and ignore) the body, answer
+  // after the last piece. Nothing here reads request bodies.
+  if (*con_cls == nullptr) {
+    static int marker;
+    *con_cls = &marker;
+    if (*upload_size != 0 || std::strcmp(method, "POST") == 0 || std::strcmp(method, "PUT") == 0) return MHD_YES;
+  }
+  if (*upload_size != 0) {
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  Request req;
+  req.method = method;
+  req.path = url;
+  req.path = req.path.substr(0, req.path.find('?'));
+  MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, &CollectArg, &req);
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, &CollectHeader, &req);
+  Response r = server->first->Dispatch(req);
+  MHD_Response* resp = nullptr;
+  if (r.stream) {
+    auto* state = new StreamState{std::move(r.stream), server->second};
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, &ReadStream, state, &FreeStream);
+    if (resp == nullptr) delete state;
+  } else {
+    resp = MHD_create_response_from_buffer(r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+  }
   if (resp == nullptr) return MHD_NO;
   MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
+  for (const auto& [name, value] : r.headers) MHD_add_response_header(resp, name.c_str(), value.c_str());
   const MHD_Result ok = MHD_queue_response(conn, static_cast<unsigned int>(r.status), resp);
   MHD_destroy_response(resp);
   return ok;
@@ -24,14 +78,42 @@ MHD_Result OnRequest(void* cls, MHD_Connection* conn, const char* url, const cha
 
 }  // namespace
 
+std::string Request::Arg(const std::string& key) const {
+  for (const auto& [k, v] : query)
+    if (k == key) return v;
+  return "";
+}
+
+bool Request::HasArg(const std::string& key) const {
+  for (const auto& kv : query)
+    if (kv.first == key) return true;
+  return false;
+}
+
+std::string Request::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
 HttpServer::~HttpServer() { Stop(); }
 
-Response HttpServer::Dispatch(const std::string& method, const std::string& url) const {
-  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "method not allowed\n"};
-  const std::string path = url.substr(0, url.find('?'));
-  auto it = handlers_.find(path);
-  if (it == handlers_.end()) return {404, "text/plain; charset=utf-8", "not found\n"};
-  return it->second();
+Response HttpServer::Dispatch(const Request& request) const {
+  if (auto it = handlers_.find(request.path); it != handlers_.end()) {
+    if (request.method != "GET" && request.method != "HEAD")
+      return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+    return it->second();
+  }
+  const RequestHandler* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, handler] : prefixes_)
+    if (request.path.compare(0, prefix.size(), prefix) == 0 && prefix.size() >= best_len) {
+      best = &handler;
+      best_len = prefix.size();
+    }
+  if (best != nullptr) return (*best)(request);
+  if (request.method != "GET" && request.method != "HEAD")
+    return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+  return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
 Status HttpServer::Start(const std::string& listen) {
@@ -45,9 +127,13 @@ Status HttpServer::Start(const std::string& listen) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
     return Status::InvalidArgument("http listen host must be an IPv4 address, got " + host);
-  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, static_cast<uint16_t>(port), nullptr, nullptr,
-                             &OnRequest, this, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
-                             MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+  stopping_ = false;
+  daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                             static_cast<uint16_t>(port), nullptr, nullptr, &OnRequest, &context_,
+                             MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&addr),
+                             MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 64u,
+                             // one client (a stuck tail, a slowloris) cannot take every slot from /healthz
+                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16u, MHD_OPTION_END);
   if (daemon_ == nullptr) return Status::Unavailable("cannot listen for HTTP on " + listen);
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info != nullptr ? info->port : port;
@@ -55,6 +141,7 @@ Status HttpServer::Start(const std::string& listen) {
 }
 
 void HttpServer::Stop() {
+  stopping_ = true;
   if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
   daemon_ = nullptr;
 }

@@ -27,7 +27,7 @@ def main():
         collector = common.start_collector(collector_bin, collector_cfg, work)
         common.wait_healthy(collector_bin, port)
         agent = harness.Proc([agent_bin, "--config", agent_cfg], work, name="agent")
-        writer = common.LineWriter(logs / "app.log")
+        writer = common.LineWriter(logs / "app.log", noise=True)  # random bytes: the spool really grows
         total = RATE * (OUTAGE_S + 10)
         t = threading.Thread(target=writer.write, args=(total, RATE))
         t.start()

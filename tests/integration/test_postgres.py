@@ -54,12 +54,12 @@ def migrations(env):
              for i, p in enumerate(ports)]
     for p in ports:
         common.wait_healthy(cbin, p)
-    assert pg.scalar("SELECT max(version) FROM logs_schema_version") == "2"
-    assert pg.scalar("SELECT count(*) FROM logs_schema_version") == "2"
+    assert pg.scalar("SELECT max(version) FROM logs_schema_version") == "3"
+    assert pg.scalar("SELECT count(*) FROM logs_schema_version") == "3"
     assert pg.scalar("SELECT count(*) FROM pg_tables WHERE tablename IN ('logs_dead_letter')") == "1"
     for proc in procs:
         assert proc.terminate() == 0
-    return "3 collectors at once: schema version 2, applied once"
+    return "3 collectors at once: schema version 3, applied once"
 
 
 def restart_mid_stream(env):

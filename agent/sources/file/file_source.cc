@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "common/log.h"
@@ -126,7 +128,12 @@ void FileSource::Scan(bool initial) {
   rescan_wanted_ = false;
   std::set<std::string> seen;
   for (const auto& pattern : config_.include) {
-    for (auto& path : Expand(pattern)) seen.insert(std::move(path));
+    auto paths = Expand(pattern);
+    if (initial && paths.empty())
+      LogWarn(kComponent, "include pattern " + pattern +
+                              " matches no file yet; files that appear later are read (check the pattern if "
+                              "none should be missing)");
+    for (auto& path : paths) seen.insert(std::move(path));
   }
   for (const auto& path : seen) {
     if (!Excluded(path)) Track(path, initial);
@@ -135,7 +142,20 @@ void FileSource::Scan(bool initial) {
 
 void FileSource::Track(const std::string& path, bool initial) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  // A looping or dangling symlink, a directory, a fifo: skipped, said once (polls repeat this).
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    struct stat lst {};
+    if ((err != ENOENT || ::lstat(path.c_str(), &lst) == 0) && skipped_.insert(path).second)
+      LogWarn(kComponent, "skipping " + path + ": " + std::strerror(err));
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    if (skipped_.insert(path).second)
+      LogWarn(kComponent, "skipping " + path + ": " + (S_ISDIR(st.st_mode) ? "a directory" : "not a regular file") +
+                              ", only files are tailed");
+    return;
+  }
   const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
   auto current = by_path_.find(path);
   if (current != by_path_.end() && current->second == key) return;  // already tailing it
@@ -155,14 +175,16 @@ void FileSource::Track(const std::string& path, bool initial) {
   }
   auto tailer = FileTailer::Open(path, NextSourceId(), tailer_options_);
   if (!tailer.ok()) {
-    if (tailer.status().code() != Status::Code::kNotFound)
-      LogWarn(kComponent, "cannot open " + path + ": " + tailer.status().message());
+    if (tailer.status().code() != Status::Code::kNotFound && skipped_.insert(path).second)
+      LogWarn(kComponent, "cannot open " + path + ": " + tailer.status().message() +
+                              "; retrying at every poll (grant the agent's user read access, e.g. group adm)");
     by_path_.erase(path);
     return;
   }
   Tracked t;
   t.tailer = std::move(tailer).value();
   t.present_at_start = initial;
+  skipped_.erase(path);
   auto& slot = files_[key] = std::move(t);
   WatchDirectory(DirName(path));
   Position(slot);

@@ -86,6 +86,7 @@ class FileSource final : public Source {
 
   std::map<FileKey, Tracked> files_;
   std::map<std::string, FileKey> by_path_;  // the file each path currently names
+  std::set<std::string> skipped_;  // matched paths that cannot be tailed, warned about once
   std::set<FileKey> ready_;
   std::map<std::string, std::unique_ptr<UvHandle<uv_fs_event_t>>> dir_watches_;
   UvHandle<uv_timer_t> poll_timer_;

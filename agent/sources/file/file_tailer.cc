@@ -89,6 +89,7 @@ void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t nex
   r.flags = flags;
   FilePosition pos{device_, inode_, fingerprint_, offset};
   r.id = FileRecordId(agent_id, pos);
+  r.start_position = pos;
   pos.offset = next_offset;
   r.next_position = pos;
   out.Emit(r);

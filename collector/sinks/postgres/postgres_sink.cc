@@ -15,6 +15,7 @@
 #include "collector/sinks/postgres/schema.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 namespace logship::collector::postgres {
 namespace {
@@ -240,7 +241,7 @@ WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, co
     const char* params[] = {id.c_str(), batch.agent_id.c_str(), state.c_str(), s.message().c_str(), text.c_str()};
     PgResult r(PQexecParams(c,
                             ("INSERT INTO " + dead + " (id, agent_id, sqlstate, error, row_text) "
-                             "VALUES ($1::uuid, $2, $3, $4, $5)").c_str(),
+                             "VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING").c_str(),
                             5, nullptr, params, nullptr, nullptr, 0));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       Exec(c, "ROLLBACK");
@@ -370,6 +371,36 @@ WriteResult PostgresSink::WriteOne(PGconn* c, const Pending& p) {
     case PgErrorAction::kBadRow: return WriteRowByRow(c, *p.batch, p.rows);
     default: return {WriteOutcome::kRetry, s.message()};
   }
+}
+
+Status PostgresSink::Store(const std::vector<DeadLetter>& letters) {
+  if (letters.empty()) return Status::Ok();
+  Conn conn = Borrow();
+  Status s;
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) s = Connect(&conn);
+  if (s.ok()) s = Exec(conn.get(), "BEGIN");
+  const std::string sql = "INSERT INTO " + Quote(config_.table + "_dead_letter") +
+                          " (id, agent_id, sink, sqlstate, error, row_text) VALUES ($1::uuid, $2, $3, $4, $5, $6)"
+                          " ON CONFLICT DO NOTHING";
+  std::string scratch[6];
+  for (size_t i = 0; s.ok() && i < letters.size(); ++i) {
+    const DeadLetter& l = letters[i];
+    const std::string* fields[] = {&l.id, &l.agent_id, &l.sink, &l.code, &l.error, &l.payload};
+    const char* params[6];
+    for (int f = 0; f < 6; ++f) {  // text columns: valid UTF-8 without NUL
+      scratch[f].clear();
+      AppendEscapedUtf8(*fields[f], &scratch[f]);
+      params[f] = scratch[f].c_str();
+    }
+    PgResult r(PQexecParams(conn.get(), sql.c_str(), 6, nullptr, params, nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) s = Status::Unavailable(ErrorOf(conn.get(), r.get()));
+  }
+  if (s.ok()) s = Exec(conn.get(), "COMMIT");
+  if (!s.ok() && conn) Exec(conn.get(), "ROLLBACK");
+  if (!s.ok()) conn.reset();
+  Return(std::move(conn));
+  if (!s.ok()) return Status::Unavailable("cannot store dead letters in " + config_.table + "_dead_letter: " + s.message());
+  return Status::Ok();
 }
 
 Status PostgresSink::HealthCheck() {

@@ -28,11 +28,12 @@
 #include <vector>
 
 #include "collector/collector_config.h"
+#include "collector/sinks/dead_letter_store.h"
 #include "collector/sinks/sink.h"
 
 namespace logship::collector::postgres {
 
-class PostgresSink final : public Sink {
+class PostgresSink final : public Sink, public DeadLetterStore {
  public:
   explicit PostgresSink(PostgresConfig config);
   ~PostgresSink() override;
@@ -42,6 +43,10 @@ class PostgresSink final : public Sink {
   // Unhealthy when the server is unreachable or the last write failed (e.g. permissions).
   Status HealthCheck() override;
   void RegisterMetrics(metrics::Registry& registry) override;
+
+  // DeadLetterStore: other sinks' refused records go to <table>_dead_letter too.
+  Status Store(const std::vector<DeadLetter>& letters) override;
+  std::string Describe() const override { return "postgres table " + config_.table + "_dead_letter"; }
 
   // One retention pass (also run by the background thread). Returns partitions dropped.
   Result<int> EnforceRetention();

@@ -47,6 +47,14 @@ std::vector<Migration> Migrations(const PostgresConfig& c) {
                " sqlstate text NOT NULL,"
                " error text NOT NULL,"
                " row_text text NOT NULL);"});
+  // Other sinks (Elasticsearch) keep their refused documents here too.
+  // A re-sent batch meets the same refusal again: (id, sink) keeps each dead letter once.
+  m.push_back({3,
+               "ALTER TABLE " + Quote(b + "_dead_letter") + " ADD COLUMN IF NOT EXISTS sink text NOT NULL DEFAULT 'postgres';"
+               "DELETE FROM " + Quote(b + "_dead_letter") + " a USING " + Quote(b + "_dead_letter") +
+               " b WHERE a.ctid < b.ctid AND a.id = b.id AND a.sink = b.sink;"
+               "CREATE UNIQUE INDEX IF NOT EXISTS " + Quote(b + "_dead_letter_id_sink_key") + " ON " +
+               Quote(b + "_dead_letter") + " (id, sink);"});
   return m;
 }
 
@@ -99,6 +107,19 @@ Result<int> MigrateSchema(PGconn* c, const PostgresConfig& config) {
     if (Status s = Exec(c, idx); !s.ok()) {
       Exec(c, "ROLLBACK");
       return s;
+    }
+  }
+  // The console's search: free text (body ILIKE '%…%') through a trigram index, and newest
+  // first / cursor paging (ORDER BY ts DESC, id DESC) through a btree, instead of sorting
+  // every row of the range. Optional: both cost some ingest throughput.
+  if (config.search_indexes) {
+    const std::string t = Quote(config.table);
+    const std::string idx = "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX IF NOT EXISTS " +
+                            Quote(config.table + "_body_trgm_idx") + " ON " + t + " USING gin (body gin_trgm_ops);" +
+                            "CREATE INDEX IF NOT EXISTS " + Quote(config.table + "_ts_id_idx") + " ON " + t + " (ts, id)";
+    if (Status s = Exec(c, idx); !s.ok()) {
+      Exec(c, "ROLLBACK");
+      return Status::Unavailable("search_indexes (needs the pg_trgm extension, one of PostgreSQL's contrib modules): " + s.message());
     }
   }
   if (Status s = Exec(c, "COMMIT"); !s.ok()) return s;

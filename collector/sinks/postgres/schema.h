@@ -6,7 +6,10 @@
 //      partitions_by_host — a DEFAULT partition, BRIN on ts, partial indexes on
 //      trace_id and correlation_id
 //   2  <table>_dead_letter: rows PostgreSQL refused, with the error
-//   3  GIN index on attributes (only with attributes_index: true)
+//   3  <table>_dead_letter.sink: which sink refused the row (postgres, elasticsearch);
+//      unique on (id, sink), so a re-sent refusal is kept once
+// Not numbered, applied at every start when configured: the GIN index on attributes
+// (attributes_index: true).
 #pragma once
 
 #include <libpq-fe.h>

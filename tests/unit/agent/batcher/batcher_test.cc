@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "collector/ingest/record_identity.h"
 #include "common/zstd_codec.h"
 
 namespace logship::agent {
@@ -23,7 +24,8 @@ LineRecord ToRecord(const Line& l, const Attributes* attrs) {
   r.source_name = l.path;
   r.attributes = attrs;
   r.body = l.body;
-  r.id = FileRecordId("agent-1", FilePosition{l.next.device, l.next.inode, l.next.fingerprint, l.next.offset - 1});
+  r.start_position = FilePosition{l.next.device, l.next.inode, l.next.fingerprint, l.next.offset - l.body.size() - 1};
+  r.id = FileRecordId("agent-1", r.start_position);
   r.observed_unix_nano = 1700000000000000000 + static_cast<int64_t>(l.next.offset);
   r.flags = l.flags;
   r.next_position = l.next;
@@ -85,7 +87,10 @@ TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated 
   CHECK(sealed->record_count == 5u);
   CHECK(ZSTD_getFrameContentSize(sealed->payload.data(), sealed->payload.size()) == sealed->uncompressed_bytes);
 
-  const logship::v1::Batch batch = Unpack(*sealed);
+  logship::v1::Batch batch = Unpack(*sealed);
+  // File records carry no id; the collector derives the same ids the agent would have.
+  for (const auto& r : batch.records()) CHECK(r.id().empty());
+  REQUIRE(collector::ResolveRecordIdentity(&batch).ok());
   CHECK(batch.agent_id() == "agent-1");
   CHECK(batch.host() == "host-1");
   REQUIRE(batch.sources_size() == 2);

@@ -185,6 +185,61 @@ TEST_CASE("frame decoder: a decompression bomb is rejected without allocating it
   CHECK(DecodeWith(l, f).code() == Status::Code::kResourceExhausted);
 }
 
+// Regression (catalogue "protobuf with a huge repeated field"): 60 MB of 2-byte empty records
+// compress to 6 KiB; parsing them made 30 million LogRecord objects (3 GiB) before the record
+// count was compared. The wire bytes are now counted first; these messages come from that scan.
+BatchFrame RawZstdFrame(const std::string& raw, uint32_t record_count) {
+  ZstdCompressor c(1);
+  BatchFrame f;
+  REQUIRE(c.Compress(raw, f.mutable_payload()).ok());
+  f.set_agent_id("web-01");
+  f.set_sequence(7);
+  f.set_codec(logship::v1::CODEC_ZSTD);
+  f.set_record_count(record_count);
+  f.set_uncompressed_bytes(raw.size());
+  return f;
+}
+
+TEST_CASE("frame decoder: millions of empty records are refused before parsing") {
+  std::string raw;
+  for (int i = 0; i < 3'000'000; ++i) raw.append("\x22\x00", 2);  // Batch.records = {}
+  const Status s = Decode(RawZstdFrame(raw, 1));
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK_MESSAGE(s.message().find("more records than the 1 the frame declared") != std::string::npos, s.message());
+}
+
+TEST_CASE("frame decoder: a record with millions of empty attributes is refused before parsing") {
+  std::string record = std::string("\x0a\x10", 2) + std::string(16, 'r');
+  for (int i = 0; i < 2'000'000; ++i) record.append("\x3a\x00", 2);  // LogRecord.attributes = {}
+  std::string raw = std::string("\x0a\x06web-01\x1a\x03\x0a\x01s\x22", 14);
+  for (uint64_t n = record.size();; n >>= 7) {  // varint length of the record
+    raw.push_back(static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+    if (n <= 0x7f) break;
+  }
+  raw += record;
+  const Status s = Decode(RawZstdFrame(raw, 1));
+  CHECK(s.code() == Status::Code::kResourceExhausted);
+  CHECK_MESSAGE(s.message().find("a record has more than max_attributes (256) attributes") != std::string::npos,
+                s.message());
+}
+
+TEST_CASE("frame decoder: attributes are bounded per batch, not only per record") {
+  Batch b = SampleBatch(30);
+  for (auto& r : *b.mutable_records()) {
+    for (int i = 0; i < 100; ++i) {
+      auto* kv = r.add_attributes();
+      kv->set_key("k" + std::to_string(i));
+      kv->set_value("v");
+    }
+  }
+  Limits l;
+  l.max_uncompressed_bytes = 64u << 10;  // 3,000 attributes x 64 bytes > 2 x 64 KiB
+  const Status s = DecodeWith(l, ZstdFrame(b));
+  CHECK(s.code() == Status::Code::kResourceExhausted);
+  CHECK_MESSAGE(s.message().find("3000 attributes") != std::string::npos, s.message());
+  CHECK(Decode(ZstdFrame(b)).ok());  // the default limits take it
+}
+
 TEST_CASE("frame decoder: garbage payloads are rejected, never a crash") {
   BatchFrame f = ZstdFrame(SampleBatch());
   for (const std::string& junk : {std::string(), std::string("not zstd"), std::string(4096, '\xff'),

@@ -65,6 +65,23 @@ TEST_CASE("config: an unknown key is an error at the key's line and column") {
   CHECK(err.find("nested") != std::string::npos);  // the path of the enclosing map
 }
 
+TEST_CASE("config: an unknown key names the closest known key, or lists them") {
+  ConfigMap m(LoadYamlString("max_in_fligt: 4\n", "c.yaml"));
+  m.Int("max_in_flight", 8, 1, 1024);
+  m.Int("linger", 1, 1, 10);
+  const std::string typo = ConfigErrorOf([&] { m.Finish(); });
+  CHECK_MESSAGE(typo.find("unknown key \"max_in_fligt\" (did you mean \"max_in_flight\"?)") != std::string::npos, typo);
+  ConfigMap far(LoadYamlString("colour: red\n", "c.yaml"));
+  far.Int("linger", 1, 1, 10);
+  const std::string other = ConfigErrorOf([&] { far.Finish(); });
+  CHECK_MESSAGE(other.find("unknown key \"colour\" (known keys: linger)") != std::string::npos, other);
+}
+
+TEST_CASE("config: a directory given as the configuration file says so") {
+  const std::string err = ConfigErrorOf([] { LoadYamlFile("/tmp"); });
+  CHECK_MESSAGE(StartsWith(err, "/tmp:1:1: is a directory"), err);
+}
+
 TEST_CASE("config: an unknown top-level key is reported even when others were read") {
   ConfigMap m(LoadYamlString("a: 1\n\n   \nzzz: 3\n", "c.yaml"));
   m.Int("a", 0, 0, 10);

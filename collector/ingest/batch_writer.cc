@@ -1,0 +1,57 @@
+#include "collector/ingest/batch_writer.h"
+
+#include <chrono>
+
+namespace logship::collector {
+namespace {
+
+std::vector<SinkSlot> AllRequired(const std::vector<Sink*>& sinks) {
+  std::vector<SinkSlot> slots;
+  for (Sink* s : sinks) slots.push_back(SinkSlot{s, true, 0});
+  return slots;
+}
+
+}  // namespace
+
+BatchWriter::BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry)
+    : BatchWriter(AllRequired(sinks), registry) {}
+
+BatchWriter::BatchWriter(std::vector<SinkSlot> sinks, metrics::Registry& registry)
+    : dropped_(registry.GetCounter("logship_collector_pipeline_dropped_total", "Records dropped by drop stages.")) {
+  for (const SinkSlot& slot : sinks) {
+    slot.sink->RegisterMetrics(registry);
+    if (slot.required) {
+      required_.push_back(slot.sink);
+      required_metrics_.push_back(SinkMetrics::For(slot.sink->name(), registry));
+    } else {
+      optional_.push_back(std::make_unique<OptionalSinkQueue>(slot.sink, slot.queue_max_bytes, registry));
+    }
+  }
+}
+
+BatchWriter::~BatchWriter() { Stop(std::chrono::milliseconds(0)); }
+
+void BatchWriter::Stop(std::chrono::milliseconds grace) {
+  for (auto& q : optional_) q->Stop(grace);
+}
+
+WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch) {
+  dropped_.Inc(pipeline.Process(&batch.batch));
+  for (size_t i = 0; i < required_.size(); ++i) {
+    Sink* sink = required_[i];
+    const SinkMetrics& m = required_metrics_[i];
+    const auto start = std::chrono::steady_clock::now();
+    WriteResult r = sink->Write(batch);
+    m.write_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (r.outcome != WriteOutcome::kOk) {
+      m.errors->Inc();
+      r.reason = std::string(sink->name()) + ": " + r.reason;
+      return r;
+    }
+    m.Committed(batch);
+  }
+  for (auto& q : optional_) q->Offer(batch);
+  return {WriteOutcome::kOk, ""};
+}
+
+}  // namespace logship::collector

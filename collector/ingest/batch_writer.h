@@ -1,0 +1,44 @@
+// Decoded batch → pipeline → sinks, with metrics. Shared by Ingest and OTLP ingest.
+//
+// Fan-out rule: Write() returns kOk once every `required` sink committed the batch
+// (required sinks are written in order; the first failure decides the result, and the
+// whole batch is retried later, which the sinks' record-id keys make harmless). Only then
+// is the batch offered to each optional sink's bounded queue (optional_sink_queue.h).
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "collector/ingest/optional_sink_queue.h"
+#include "collector/ingest/sink_metrics.h"
+#include "collector/pipeline/pipeline.h"
+#include "collector/sinks/sink.h"
+
+namespace logship::collector {
+
+struct SinkSlot {
+  Sink* sink = nullptr;
+  bool required = true;
+  uint64_t queue_max_bytes = 64ull << 20;  // optional sinks only
+};
+
+class BatchWriter {
+ public:
+  // The sinks and `registry` must outlive the writer.
+  BatchWriter(std::vector<SinkSlot> sinks, metrics::Registry& registry);
+  // Convenience: every sink required.
+  BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry);
+  ~BatchWriter();
+  WriteResult Write(const Pipeline& pipeline, DecodedBatch& batch);
+  // Gives optional sinks up to `grace` to catch up, then stops their queues.
+  void Stop(std::chrono::milliseconds grace);
+
+ private:
+  std::vector<Sink*> required_;
+  std::vector<SinkMetrics> required_metrics_;  // parallel to required_
+  std::vector<std::unique_ptr<OptionalSinkQueue>> optional_;
+  metrics::Counter& dropped_;
+};
+
+}  // namespace logship::collector

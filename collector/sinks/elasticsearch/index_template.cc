@@ -1,0 +1,143 @@
+#include "collector/sinks/elasticsearch/index_template.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "collector/sinks/elasticsearch/document_encoder.h"
+
+namespace logship::collector::elasticsearch {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void Typed(JsonWriter& w, const char* field, const char* type) {
+  w.Key(field);
+  w.StartObject();
+  w.Key("type");
+  w.String(type);
+  w.EndObject();
+}
+
+// "name": {"properties": { "<field>": {"type": "<type>"}, … }}
+void Object(JsonWriter& w, const char* name, std::initializer_list<std::pair<const char*, const char*>> fields) {
+  w.Key(name);
+  w.StartObject();
+  w.Key("properties");
+  w.StartObject();
+  for (const auto& [field, type] : fields) Typed(w, field, type);
+  w.EndObject();
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string IndexTemplateJson(const ElasticsearchConfig& config) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("index_patterns");
+  w.StartArray();
+  w.String(IndexPattern(config).c_str());
+  w.EndArray();
+  w.Key("priority");
+  w.Int(200);
+  if (!config.data_stream.empty()) {
+    w.Key("data_stream");
+    w.StartObject();
+    w.EndObject();
+  }
+  w.Key("template");
+  w.StartObject();
+  w.Key("settings");
+  w.StartObject();
+  w.Key("index.lifecycle.name");
+  w.String(config.policy_name.c_str());
+  w.EndObject();
+  w.Key("mappings");
+  w.StartObject();
+  w.Key("properties");
+  w.StartObject();
+  Typed(w, "@timestamp", "date_nanos");
+  Typed(w, "message", "text");
+  Object(w, "event", {{"created", "date_nanos"}, {"severity", "long"}});
+  w.Key("log");
+  w.StartObject();
+  w.Key("properties");
+  w.StartObject();
+  Typed(w, "level", "keyword");
+  Typed(w, "logger", "keyword");
+  Object(w, "file", {{"path", "keyword"}});
+  w.EndObject();
+  w.EndObject();
+  Object(w, "host", {{"name", "keyword"}});
+  Object(w, "agent", {{"id", "keyword"}, {"type", "keyword"}});
+  Object(w, "service", {{"name", "keyword"}});
+  Object(w, "trace", {{"id", "keyword"}});
+  Object(w, "transaction", {{"id", "keyword"}});
+  Object(w, "ecs", {{"version", "keyword"}});
+  // Arbitrary attribute keys: one field in the mapping, however many keys the logs have.
+  Typed(w, "labels", "flattened");
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  w.Key("_meta");
+  w.StartObject();
+  w.Key("managed_by");
+  w.String("logship");
+  w.Key("ecs_version");
+  w.String(kEcsVersion);
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string LifecyclePolicyJson(const ElasticsearchConfig& config) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("policy");
+  w.StartObject();
+  w.Key("_meta");
+  w.StartObject();
+  w.Key("managed_by");
+  w.String("logship");
+  w.EndObject();
+  w.Key("phases");
+  w.StartObject();
+  w.Key("hot");
+  w.StartObject();
+  w.Key("min_age");
+  w.String("0ms");
+  w.Key("actions");
+  w.StartObject();
+  if (!config.data_stream.empty()) {
+    w.Key("rollover");
+    w.StartObject();
+    w.Key("max_age");
+    w.String(config.rollover_max_age.c_str());
+    w.Key("max_primary_shard_size");
+    w.String(config.rollover_max_primary_shard_size.c_str());
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  if (config.retention_days > 0) {
+    w.Key("delete");
+    w.StartObject();
+    w.Key("min_age");
+    w.String((std::to_string(config.retention_days) + "d").c_str());
+    w.Key("actions");
+    w.StartObject();
+    w.Key("delete");
+    w.StartObject();
+    w.EndObject();
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace logship::collector::elasticsearch

@@ -1,0 +1,64 @@
+#include "collector/sinks/file_dead_letter_store.h"
+
+#include <fcntl.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "common/file_util.h"
+#include "common/utf8.h"
+
+namespace logship::collector {
+namespace {
+
+void Field(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key, const std::string& value) {
+  std::string safe;
+  AppendEscapedUtf8(value, &safe);
+  w.Key(key);
+  w.String(safe.data(), static_cast<rapidjson::SizeType>(safe.size()));
+}
+
+}  // namespace
+
+FileDeadLetterStore::FileDeadLetterStore(std::string dir, std::string sink)
+    : dir_(std::move(dir)), path_(dir_ + "/" + sink + "-dead-letter.ndjson") {}
+
+Status FileDeadLetterStore::Store(const std::vector<DeadLetter>& letters) {
+  if (letters.empty()) return Status::Ok();
+  char now[32];
+  const time_t t = time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::string text;
+  for (const auto& l : letters) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("received_at");
+    w.String(now);
+    Field(w, "sink", l.sink);
+    Field(w, "agent_id", l.agent_id);
+    Field(w, "id", l.id);
+    Field(w, "code", l.code);
+    Field(w, "error", l.error);
+    Field(w, "payload", l.payload);
+    w.EndObject();
+    text.append(buf.GetString(), buf.GetSize()).push_back('\n');
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = MakeDirs(dir_); !s.ok()) return s;
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd.valid()) return Status::FromErrno("open " + path_, errno);
+  const off_t start = ::lseek(fd.get(), 0, SEEK_END);
+  if (Status s = WriteAll(fd.get(), text); !s.ok()) {
+    if (start >= 0 && ::ftruncate(fd.get(), start) != 0) {}  // no torn line left behind (disk full)
+    return s;
+  }
+  if (::fsync(fd.get()) != 0) return Status::FromErrno("fsync " + path_, errno);
+  return SyncDir(dir_);  // the file's own entry, the first time
+}
+
+}  // namespace logship::collector
