@@ -36,7 +36,7 @@ void BatchWriter::Stop(std::chrono::milliseconds grace) {
 }
 
 WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch) {
-  dropped_.Inc(pipeline.Process(&batch.batch));
+  dropped_.Inc(pipeline.Process(batch.batch));
   for (size_t i = 0; i < required_.size(); ++i) {
     Sink* sink = required_[i];
     const SinkMetrics& m = required_metrics_[i];

@@ -166,7 +166,7 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       decoder_settings = s;
     }
     Work w;
-    Status st = decoder->Decode(f, &w.batch.batch);
+    Status st = decoder->Decode(f, w.batch.batch);
     if (!st.ok()) {
       budget_->Release(cost);
       const std::string msg = "frame " + std::to_string(f.sequence()) + " from agent \"" +
@@ -182,8 +182,8 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
     w.batch.sequence = f.sequence();
     w.settings = s;
     w.cost = cost;
-    records_received_ += static_cast<uint64_t>(w.batch.batch.records_size());
-    CountReceived(w.batch.agent_id, static_cast<uint64_t>(w.batch.batch.records_size()));
+    records_received_ += static_cast<uint64_t>(w.batch.batch->records_size());
+    CountReceived(w.batch.agent_id, static_cast<uint64_t>(w.batch.batch->records_size()));
     if (console::AgentRegistry* agents = agents_.load(); agents != nullptr) {
       if (presence.registry != agents || presence.agent != w.batch.agent_id) {
         if (presence.registry != nullptr) presence.registry->StreamClosed(presence.agent);
@@ -191,8 +191,8 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
         presence.registry = agents;
         presence.agent = w.batch.agent_id;
       }
-      agents->BatchReceived(w.batch.agent_id, w.batch.batch.host(),
-                            static_cast<uint64_t>(w.batch.batch.records_size()), f.uncompressed_bytes());
+      agents->BatchReceived(w.batch.agent_id, w.batch.batch->host(),
+                            static_cast<uint64_t>(w.batch.batch->records_size()), f.uncompressed_bytes());
     }
     WorkAdded(context);
     {

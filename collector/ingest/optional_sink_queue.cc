@@ -28,7 +28,7 @@ OptionalSinkQueue::OptionalSinkQueue(Sink* sink, uint64_t max_bytes, metrics::Re
 OptionalSinkQueue::~OptionalSinkQueue() { Stop(std::chrono::milliseconds(0)); }
 
 void OptionalSinkQueue::Offer(const DecodedBatch& batch) {
-  const uint64_t bytes = batch.batch.ByteSizeLong();
+  const uint64_t bytes = batch.batch->ByteSizeLong();
   bool room;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -44,10 +44,10 @@ void OptionalSinkQueue::Offer(const DecodedBatch& batch) {
       return;
     }
   }
-  dropped_.Inc(static_cast<uint64_t>(batch.batch.records_size()));
+  dropped_.Inc(static_cast<uint64_t>(batch.batch->records_size()));
   if (ShouldWarn())
     LogWarn(kComponent, "optional sink " + std::string(sink_->name()) + " is behind (queue full): dropped " +
-                   std::to_string(batch.batch.records_size()) + " records of batch " + std::to_string(batch.sequence) +
+                   std::to_string(batch.batch->records_size()) + " records of batch " + std::to_string(batch.sequence) +
                    " from " + batch.agent_id);
 }
 
@@ -68,7 +68,7 @@ void OptionalSinkQueue::Stop(std::chrono::milliseconds grace) {
   worker_.join();
   lock.lock();
   uint64_t lost = 0;
-  for (const Item& item : queue_) lost += static_cast<uint64_t>(item.batch.batch.records_size());
+  for (const Item& item : queue_) lost += static_cast<uint64_t>(item.batch.batch->records_size());
   queue_.clear();
   bytes_ = 0;
   if (lost > 0) {
@@ -100,7 +100,7 @@ void OptionalSinkQueue::Run() {
       }
       metrics_.errors->Inc();
       if (r.outcome == WriteOutcome::kReject) {
-        dropped_.Inc(static_cast<uint64_t>(item.batch.batch.records_size()));
+        dropped_.Inc(static_cast<uint64_t>(item.batch.batch->records_size()));
         LogWarn(kComponent, std::string(sink_->name()) + " refused batch " + std::to_string(item.batch.sequence) +
                                 " for good: " + r.reason);
         break;
@@ -111,7 +111,7 @@ void OptionalSinkQueue::Run() {
       const bool stop = wake_.wait_for(lock, std::chrono::milliseconds(jitter(rng)), [&] { return stopping_; });
       lock.unlock();
       if (stop) {
-        dropped_.Inc(static_cast<uint64_t>(item.batch.batch.records_size()));
+        dropped_.Inc(static_cast<uint64_t>(item.batch.batch->records_size()));
         break;
       }
       delay = std::min(delay * 2, std::chrono::milliseconds(5000));

@@ -77,10 +77,10 @@ void AddAttribute(logship::v1::LogRecord* r, std::string_view k, std::string_vie
 
 Status ConvertResourceLogs(const otlp::logs::v1::ResourceLogs& in, const Limits& limits, const std::string& agent_id,
                            const std::string& peer_host, DecodedBatch* out) {
-  out->batch.Clear();
+  out->batch->Clear();
   out->agent_id = agent_id;
-  out->batch.set_agent_id(agent_id);
-  auto* source = out->batch.add_sources();
+  out->batch->set_agent_id(agent_id);
+  auto* source = out->batch->add_sources();
   std::string service = "otlp", host = peer_host;
   if (static_cast<uint64_t>(in.resource().attributes_size()) > limits.max_attributes)
     return Status::InvalidArgument("resource has more than max_attributes attributes");
@@ -93,17 +93,17 @@ Status ConvertResourceLogs(const otlp::logs::v1::ResourceLogs& in, const Limits&
     a->set_value(value);
   }
   source->set_name(service);
-  out->batch.set_host(host);
+  out->batch->set_host(host);
   const std::string resource_key = in.resource().SerializeAsString();
   const int64_t now = UnixNanosNow();
   std::string canonical;
   for (const auto& scope : in.scope_logs()) {
     for (const auto& lr : scope.log_records()) {
-      if (static_cast<uint64_t>(out->batch.records_size()) >= limits.max_records)
+      if (static_cast<uint64_t>(out->batch->records_size()) >= limits.max_records)
         return Status::InvalidArgument("more than max_records log records in one resource");
       if (static_cast<uint64_t>(lr.attributes_size()) + 4 > limits.max_attributes)
         return Status::InvalidArgument("a log record has more than max_attributes attributes");
-      auto* r = out->batch.add_records();
+      auto* r = out->batch->add_records();
       canonical.clear();
       {
         google::protobuf::io::StringOutputStream sos(&canonical);
@@ -159,13 +159,13 @@ grpc::Status OtlpLogsService::Export(grpc::ServerContext* context,
     ~Release() { b.Release(n); }
   } release{ingest_.budget(), cost};
 
-  DecodedBatch batch;
   for (const auto& rl : request->resource_logs()) {
+    DecodedBatch batch;  // a fresh arena per resource: Clear() would not give memory back
     if (Status s = ConvertResourceLogs(rl, settings->limits, agent, peer, &batch); !s.ok()) {
       LogWarn(kComponent, "rejected an export from " + context->peer() + ": " + s.message());
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
     }
-    ingest_.CountReceived(agent, static_cast<uint64_t>(batch.batch.records_size()));
+    ingest_.CountReceived(agent, static_cast<uint64_t>(batch.batch->records_size()));
     const WriteResult r = writer_.Write(*settings->pipeline, batch);
     if (r.outcome == WriteOutcome::kRetry) return grpc::Status(grpc::StatusCode::UNAVAILABLE, r.reason);
     if (r.outcome == WriteOutcome::kReject) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, r.reason);

@@ -29,9 +29,9 @@ struct SinkMetrics {
   }
 
   void Committed(const DecodedBatch& batch) const {
-    records->Inc(static_cast<uint64_t>(batch.batch.records_size()));
+    records->Inc(static_cast<uint64_t>(batch.batch->records_size()));
     const int64_t now = UnixNanosNow();
-    for (const auto& rec : batch.batch.records())
+    for (const auto& rec : batch.batch->records())
       lag_seconds->Observe(static_cast<double>(now - static_cast<int64_t>(rec.observed_time_unix_nano())) / 1e9);
   }
 };

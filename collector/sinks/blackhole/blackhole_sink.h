@@ -15,7 +15,7 @@ class BlackholeSink final : public Sink {
   std::string_view name() const override { return "blackhole"; }
   WriteResult Write(const DecodedBatch& batch) override {
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);  // a deliberately slow sink (tests)
-    records_ += static_cast<uint64_t>(batch.batch.records_size());
+    records_ += static_cast<uint64_t>(batch.batch->records_size());
     return {WriteOutcome::kOk, ""};
   }
   Status HealthCheck() override { return Status::Ok(); }

@@ -67,7 +67,7 @@ std::string IndexFor(const ElasticsearchConfig& config, int64_t unix_nanos) {
 }
 
 std::vector<BulkItem> EncodeBulkItems(const DecodedBatch& batch, const ElasticsearchConfig& config) {
-  const auto& b = batch.batch;
+  const auto& b = *batch.batch;
   std::vector<BulkItem> items;
   items.reserve(static_cast<size_t>(b.records_size()));
   std::string scratch;

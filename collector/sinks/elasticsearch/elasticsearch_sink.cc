@@ -92,7 +92,7 @@ Status ElasticsearchSink::EnsureSetup() {
 }
 
 WriteResult ElasticsearchSink::Write(const DecodedBatch& batch) {
-  if (batch.batch.records_size() == 0) return {WriteOutcome::kOk, ""};
+  if (batch.batch->records_size() == 0) return {WriteOutcome::kOk, ""};
   if (Status s = EnsureSetup(); !s.ok()) {
     if (s.code() == Status::Code::kInvalidArgument) SetBlocked(s.message());
     return {WriteOutcome::kRetry, s.message()};

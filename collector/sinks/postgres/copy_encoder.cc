@@ -112,7 +112,7 @@ int64_t RecordTimeNanos(const logship::v1::LogRecord& r) {
 
 std::vector<int64_t> DaysTouched(const DecodedBatch& batch) {
   std::vector<int64_t> days;
-  for (const auto& r : batch.batch.records()) {
+  for (const auto& r : batch.batch->records()) {
     const int64_t t = RecordTimeNanos(r);
     const int64_t day = t / kNanosPerDay - (t % kNanosPerDay < 0 ? 1 : 0);
     if (std::find(days.begin(), days.end(), day) == days.end()) days.push_back(day);
@@ -121,7 +121,7 @@ std::vector<int64_t> DaysTouched(const DecodedBatch& batch) {
 }
 
 void EncodeCopyRows(const DecodedBatch& batch, std::string* out) {
-  const auto& b = batch.batch;
+  const auto& b = *batch.batch;
   std::string scratch, host, agent;
   AppendTextField(b.host(), &scratch, &host);
   AppendTextField(batch.agent_id, &scratch, &agent);

@@ -260,12 +260,12 @@ WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, co
 }
 
 WriteResult PostgresSink::Write(const DecodedBatch& batch) {
-  if (batch.batch.records_size() == 0) return {WriteOutcome::kOk, ""};
+  if (batch.batch->records_size() == 0) return {WriteOutcome::kOk, ""};
   Pending p;
   p.batch = &batch;
-  p.rows.reserve(static_cast<size_t>(batch.batch.ByteSizeLong()) * 2);
+  p.rows.reserve(static_cast<size_t>(batch.batch->ByteSizeLong()) * 2);
   EncodeCopyRows(batch, &p.rows);
-  p.records = static_cast<size_t>(batch.batch.records_size());
+  p.records = static_cast<size_t>(batch.batch->records_size());
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     queue_.push_back(&p);

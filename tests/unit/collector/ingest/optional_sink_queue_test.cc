@@ -15,7 +15,7 @@ class ScriptedSink final : public Sink {
   std::string_view name() const override { return name_; }
   WriteResult Write(const DecodedBatch& b) override {
     if (fail.load()) return {WriteOutcome::kRetry, "down"};
-    stored += static_cast<uint64_t>(b.batch.records_size());
+    stored += static_cast<uint64_t>(b.batch->records_size());
     return {WriteOutcome::kOk, ""};
   }
   Status HealthCheck() override { return Status::Ok(); }
@@ -29,9 +29,9 @@ class ScriptedSink final : public Sink {
 DecodedBatch Batch(int records) {
   DecodedBatch b;
   b.agent_id = "agent-1";
-  b.batch.add_sources()->set_name("source-1");
+  b.batch->add_sources()->set_name("source-1");
   const std::string body(1000, 'x');
-  for (int i = 0; i < records; ++i) b.batch.add_records()->set_body(body);
+  for (int i = 0; i < records; ++i) b.batch->add_records()->set_body(body);
   return b;
 }
 

@@ -13,9 +13,9 @@ constexpr uint64_t kObserved = 1700000000123456789ULL;  // 2023-11-14T22:13:20.1
 DecodedBatch MakeBatch(const std::string& source = "/var/log/app.log") {
   DecodedBatch b;
   b.agent_id = "web-01";
-  b.batch.set_agent_id("web-01");
-  b.batch.set_host("host-1");
-  auto* src = b.batch.add_sources();
+  b.batch->set_agent_id("web-01");
+  b.batch->set_host("host-1");
+  auto* src = b.batch->add_sources();
   src->set_name(source);
   auto* kv = src->add_attributes();
   kv->set_key("service");
@@ -24,7 +24,7 @@ DecodedBatch MakeBatch(const std::string& source = "/var/log/app.log") {
 }
 
 logship::v1::LogRecord* AddRecord(DecodedBatch& b, std::string body, uint64_t offset = 0) {
-  auto* r = b.batch.add_records();
+  auto* r = b.batch->add_records();
   r->set_id(std::string(FileRecordId("web-01", FilePosition{1, 2, 3, offset}).AsBytes()));
   r->set_body(std::move(body));
   r->set_observed_time_unix_nano(kObserved);

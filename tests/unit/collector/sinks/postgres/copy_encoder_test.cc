@@ -19,9 +19,9 @@ DecodedBatch MakeBatch() {
   DecodedBatch b;
   b.agent_id = "web-01";
   b.sequence = 3;
-  b.batch.set_agent_id("web-01");
-  b.batch.set_host("host-1");
-  auto* src = b.batch.add_sources();
+  b.batch->set_agent_id("web-01");
+  b.batch->set_host("host-1");
+  auto* src = b.batch->add_sources();
   src->set_name("/var/log/app.log");
   auto* kv = src->add_attributes();
   kv->set_key("service");
@@ -30,7 +30,7 @@ DecodedBatch MakeBatch() {
 }
 
 logship::v1::LogRecord* AddRecord(DecodedBatch& b, std::string body, uint64_t offset = 0) {
-  auto* r = b.batch.add_records();
+  auto* r = b.batch->add_records();
   const RecordId id = FileRecordId("web-01", FilePosition{1, 2, 3, offset});
   r->set_id(std::string(id.AsBytes()));
   r->set_body(std::move(body));
@@ -179,8 +179,8 @@ TEST_CASE("copy encoder: ts is the event time, else the observed time") {
   CHECK(rows[0][kTs] == "2023-11-14 22:13:20.123456+00");
   CHECK(rows[1][kTs] == "2020-09-13 12:26:40.000000+00");
   CHECK(rows[1][kObservedTs] == "2023-11-14 22:13:20.123456+00");
-  CHECK(RecordTimeNanos(b.batch.records(0)) == static_cast<int64_t>(kObserved));
-  CHECK(RecordTimeNanos(b.batch.records(1)) == 1600000000000000000LL);
+  CHECK(RecordTimeNanos(b.batch->records(0)) == static_cast<int64_t>(kObserved));
+  CHECK(RecordTimeNanos(b.batch->records(1)) == 1600000000000000000LL);
 }
 
 TEST_CASE("copy encoder: trace_id and correlation_id attributes are lifted into their columns") {
@@ -218,9 +218,9 @@ TEST_CASE("copy encoder: split lines carry a logship.partial attribute") {
 
 TEST_CASE("copy encoder: host, agent and source names are escaped too") {
   DecodedBatch b = MakeBatch();
-  b.batch.set_host("h\tost");
+  b.batch->set_host("h\tost");
   b.agent_id = "ag\\ent";
-  b.batch.mutable_sources(0)->set_name("/var/log/we\nird\xff.log");
+  b.batch->mutable_sources(0)->set_name("/var/log/we\nird\xff.log");
   AddRecord(b, "x");
   const auto row = EncodeOne(b);
   REQUIRE(row.size() == 11);
