@@ -191,8 +191,11 @@ def agents_case(api, env):
     assert a["last_batch"] and a["records_per_second"] > 0 and a["bytes_per_second"] > 0, a
     assert a["spool_bytes"] is None
     assert d["healthy"] is True
-    sinks = {s["name"]: s for s in d["sinks"]}
-    assert sinks["postgres"]["records_total"] >= 1 and sinks["postgres"]["errors_total"] == 0, sinks
+    # The agent's records count on receipt; the sink's once PostgreSQL committed them.
+    def sinks():
+        return {s["name"]: s for s in api.json("/api/v1/agents")["sinks"]}
+    harness.wait_until(lambda: sinks()["postgres"]["records_total"] >= 1, 30, what="the sink's committed records")
+    assert sinks()["postgres"]["errors_total"] == 0, sinks()
     return f"agent {a['id']} on {a['host']} v{a['version']}, {a['records_per_second']:.2f} lines/s"
 
 
