@@ -8,16 +8,15 @@
 #include <ctime>
 
 #include "common/file_util.h"
-#include "common/utf8.h"
+#include "common/json_text.h"
 
 namespace logship::collector {
 namespace {
 
 void Field(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key, const std::string& value) {
-  std::string safe;
-  AppendEscapedUtf8(value, &safe);
+  std::string scratch;
   w.Key(key);
-  w.String(safe.data(), static_cast<rapidjson::SizeType>(safe.size()));
+  WriteJsonText(w, value, &scratch);
 }
 
 }  // namespace

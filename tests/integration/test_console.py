@@ -38,6 +38,18 @@ def collector_yaml(port, pg, http_port, token_file):
             "pipeline:\n  - json: {when: {source: '*.json.log'}}\n")
 
 
+def start_collector(collector_bin, pg, work, token):
+    """A collector with the console on (token `token`); waits for its health. (proc, port, http_port)"""
+    token_file = work / "console.token"
+    token_file.write_text(token + "\n")
+    port, http_port = harness.free_port(), harness.free_port()
+    cfg = work / "collector.yaml"
+    cfg.write_text(collector_yaml(port, pg, http_port, token_file))
+    collector = common.start_collector(collector_bin, cfg, work)
+    common.wait_healthy(collector_bin, port)
+    return collector, port, http_port
+
+
 class Api:
     def __init__(self, http_port):
         self.base = f"http://127.0.0.1:{http_port}"
@@ -273,14 +285,8 @@ def limits_case(api, env):
 def main():
     agent_bin, collector_bin = harness.binaries_from_argv()
     work = harness.make_workdir("logship-console")
-    token_file = work / "console.token"
-    token_file.write_text(TOKEN + "\n")
     with harness.PostgresServer() as pg:
-        port, http_port = harness.free_port(), harness.free_port()
-        cfg = work / "collector.yaml"
-        cfg.write_text(collector_yaml(port, pg, http_port, token_file))
-        collector = common.start_collector(collector_bin, cfg, work)
-        common.wait_healthy(collector_bin, port)
+        collector, port, http_port = start_collector(collector_bin, pg, work, TOKEN)
         harness.wait_until(lambda: pg.scalar("SELECT to_regclass('logs_body_trgm_idx') IS NOT NULL") == "t", 30,
                            what="trigram index")
         insert_rows(pg)

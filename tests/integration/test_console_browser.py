@@ -19,21 +19,12 @@ import sys
 
 import common
 import harness
+import test_console
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 E2E_DIR = REPO / "tests" / "console"
 TOKEN = "browser-test-token-0123456789"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-
-
-def collector_yaml(port, pg, http_port, token_file):
-    return (f"listen: 127.0.0.1:{port}\n"
-            "sinks:\n  postgres:\n"
-            f"    dsn: \"{pg.dsn}\"\n"
-            "    search_indexes: true\n"
-            f"http: {{listen: 127.0.0.1:{http_port}}}\n"
-            f"console: {{enabled: true, token_file: {token_file}}}\n"
-            "pipeline:\n  - json: {when: {source: '*.json.log'}}\n")
 
 
 def fill(pg):
@@ -80,14 +71,8 @@ def main():
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=E2E_DIR, check=True,
                    timeout=300)
     work = harness.make_workdir("logship-console-browser")
-    token_file = work / "console.token"
-    token_file.write_text(TOKEN + "\n")
     with harness.PostgresServer() as pg:
-        port, http_port = harness.free_port(), harness.free_port()
-        cfg = work / "collector.yaml"
-        cfg.write_text(collector_yaml(port, pg, http_port, token_file))
-        collector = common.start_collector(collector_bin, cfg, work)
-        common.wait_healthy(collector_bin, port)
+        collector, port, http_port = test_console.start_collector(collector_bin, pg, work, TOKEN)
         trace_lines = fill(pg)
         logs = {}
         for agent_id in ("web-01", "api-01"):

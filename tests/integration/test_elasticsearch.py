@@ -87,21 +87,22 @@ def wait_docs(url, expected, timeout, what):
     assert state["docs"] == expected, f"{what}: {state['docs']} documents, expected {expected}"
 
 
+def setup(name, **auth):
+    """A work dir with logs/ and a fresh fake cluster: (work, logs, server, cluster, url)."""
+    work = harness.make_workdir(name)
+    logs = work / "logs"
+    logs.mkdir()
+    server, cluster = fake_elasticsearch.serve(**auth)
+    return work, logs, server, cluster, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def start_agent(agent_bin, work, port, logs, name="agent"):
     cfg = common.write_agent_config(work, port, str(logs / "*.log"))
     return harness.Proc([agent_bin, "--config", cfg], work, name=name)
 
 
-def metric(http_port, series):
-    return common.scrape_metric(http_port, series)
-
-
 def scenario_file_dead_letters(agent_bin, collector_bin):
-    work = harness.make_workdir("logship-es1")
-    logs = work / "logs"
-    logs.mkdir()
-    server, cluster = fake_elasticsearch.serve(api_key=API_KEY)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    work, logs, server, cluster, url = setup("logship-es1", api_key=API_KEY)
     (work / "es.key").write_text(API_KEY + "\n")
     dead_dir = work / "dead"
     port, http_port = harness.free_port(), harness.free_port()
@@ -148,10 +149,10 @@ def scenario_file_dead_letters(agent_bin, collector_bin):
     letters = [json.loads(line) for line in (dead_dir / "elasticsearch-dead-letter.ndjson").read_text().splitlines()]
     assert len(letters) == poison, f"{len(letters)} dead letters, expected {poison}"
     assert all(l["code"] == "400 mapper_parsing_exception" and "POISON" in l["payload"] for l in letters)
-    assert metric(http_port, 'logship_collector_sink_dead_lettered_total{sink="elasticsearch"}') == poison
-    assert metric(http_port, 'logship_collector_sink_records_total{sink="elasticsearch"}') == total
-    assert (metric(http_port, 'logship_collector_es_malformed_responses_total{sink="elasticsearch"}') or 0) >= 1
-    assert (metric(http_port, 'logship_collector_es_items_retried_total{sink="elasticsearch"}') or 0) > 0
+    assert common.scrape_metric(http_port, 'logship_collector_sink_dead_lettered_total{sink="elasticsearch"}') == poison
+    assert common.scrape_metric(http_port, 'logship_collector_sink_records_total{sink="elasticsearch"}') == total
+    assert (common.scrape_metric(http_port, 'logship_collector_es_malformed_responses_total{sink="elasticsearch"}') or 0) >= 1
+    assert (common.scrape_metric(http_port, 'logship_collector_es_items_retried_total{sink="elasticsearch"}') or 0) > 0
     log = (work / "collector.log").read_text()
     assert API_KEY not in log, "the API key appeared in the collector log"
     agent.terminate()
@@ -162,11 +163,7 @@ def scenario_file_dead_letters(agent_bin, collector_bin):
 
 
 def scenario_both_sinks(agent_bin, collector_bin, pg):
-    work = harness.make_workdir("logship-es2")
-    logs = work / "logs"
-    logs.mkdir()
-    server, cluster = fake_elasticsearch.serve()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    work, logs, server, cluster, url = setup("logship-es2")
     fake_post(url, "/_fake/faults", {"poison_substring": "POISON",
                                      "item_status": {"status": 503, "every": 11, "count": 2000}})
     port, http_port = harness.free_port(), harness.free_port()
@@ -200,11 +197,7 @@ def scenario_both_sinks(agent_bin, collector_bin, pg):
 
 
 def scenario_data_stream(agent_bin, collector_bin):
-    work = harness.make_workdir("logship-es3")
-    logs = work / "logs"
-    logs.mkdir()
-    server, cluster = fake_elasticsearch.serve(basic="logship:s3cret-pw")
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    work, logs, server, cluster, url = setup("logship-es3", basic="logship:s3cret-pw")
     (work / "pw").write_text("s3cret-pw\n")
     port, http_port = harness.free_port(), harness.free_port()
     cfg = work / "collector.yaml"
@@ -229,11 +222,7 @@ def scenario_data_stream(agent_bin, collector_bin):
 
 
 def scenario_refusals(agent_bin, collector_bin):
-    work = harness.make_workdir("logship-es4")
-    logs = work / "logs"
-    logs.mkdir()
-    server, cluster = fake_elasticsearch.serve(api_key=API_KEY)
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    work, logs, server, cluster, url = setup("logship-es4", api_key=API_KEY)
     (work / "wrong.key").write_text("d3Jvbmcta2V5\n")
     port, http_port = harness.free_port(), harness.free_port()
     cfg = work / "collector.yaml"
@@ -297,7 +286,7 @@ def scenario_optional(agent_bin, collector_bin, pg):
     write_lines(logs / "app.log", 1, 50_000)
     common.assert_exact(pg, 50_000, 90, "scenario 5 (postgres, elasticsearch optional and down)")
     common.wait_healthy(collector_bin, port, timeout=5)
-    dropped = metric(http_port, 'logship_collector_sink_dropped_records_total{sink="elasticsearch"}')
+    dropped = common.scrape_metric(http_port, 'logship_collector_sink_dropped_records_total{sink="elasticsearch"}')
     assert dropped and dropped > 0, "an optional sink that is down must count what it drops"
     agent.terminate()
     collector.terminate()
@@ -305,11 +294,7 @@ def scenario_optional(agent_bin, collector_bin, pg):
 
 
 def scenario_limits(agent_bin, collector_bin):
-    work = harness.make_workdir("logship-es6")
-    logs = work / "logs"
-    logs.mkdir()
-    server, cluster = fake_elasticsearch.serve()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
+    work, logs, server, cluster, url = setup("logship-es6")
     fake_post(url, "/_fake/faults", {"max_content_length": 64 << 10})
     dead = work / "dead"
     port, http_port = harness.free_port(), harness.free_port()

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "collector/sinks/postgres/copy_encoder.h"
+#include "common/json_text.h"
 #include "common/record_id.h"
 #include "common/utf8.h"
 
@@ -34,14 +35,6 @@ std::string Rfc3339Nanos(int64_t unix_nanos) {
   const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
                               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
   return std::string(buf, static_cast<size_t>(n));
-}
-
-// Writes `s` as a JSON string; returns true when invalid UTF-8 or NUL had to be escaped.
-bool String(JsonWriter& w, std::string_view s, std::string* scratch) {
-  scratch->clear();
-  const bool escaped = AppendEscapedUtf8(s, scratch);
-  w.String(scratch->data(), static_cast<rapidjson::SizeType>(scratch->size()));
-  return escaped;
 }
 
 void Key(JsonWriter& w, const char* k) { w.Key(k); }
@@ -119,7 +112,7 @@ std::vector<BulkItem> EncodeBulkItems(const DecodedBatch& batch, const Elasticse
     Key(w, "@timestamp");
     w.String(Rfc3339Nanos(ts).c_str());
     Key(w, "message");
-    const bool escaped = String(w, r.body(), &scratch);
+    const bool escaped = WriteJsonText(w, r.body(), &scratch);
     Key(w, "event");
     w.StartObject();
     Key(w, "created");
@@ -139,11 +132,11 @@ std::vector<BulkItem> EncodeBulkItems(const DecodedBatch& batch, const Elasticse
       Key(w, "file");
       w.StartObject();
       Key(w, "path");
-      String(w, source.name(), &scratch);
+      WriteJsonText(w, source.name(), &scratch);
       w.EndObject();
     } else {
       Key(w, "logger");
-      String(w, source.name(), &scratch);
+      WriteJsonText(w, source.name(), &scratch);
     }
     w.EndObject();
     // "object": {"field": "value"}, for the ECS fields that are one value in an object.
@@ -152,14 +145,14 @@ std::vector<BulkItem> EncodeBulkItems(const DecodedBatch& batch, const Elasticse
       Key(w, object);
       w.StartObject();
       Key(w, field);
-      String(w, value, &scratch);
+      WriteJsonText(w, value, &scratch);
       w.EndObject();
     };
     nested("host", "name", b.host());
     Key(w, "agent");
     w.StartObject();
     Key(w, "id");
-    String(w, batch.agent_id, &scratch);
+    WriteJsonText(w, batch.agent_id, &scratch);
     Key(w, "type");
     w.String("logship");
     w.EndObject();
@@ -195,7 +188,7 @@ std::vector<BulkItem> EncodeBulkItems(const DecodedBatch& batch, const Elasticse
       w.StartObject();
       for (const auto& [k, v] : labels) {
         w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-        String(w, v, &scratch);
+        WriteJsonText(w, v, &scratch);
       }
       w.EndObject();
     }

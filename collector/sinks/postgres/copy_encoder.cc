@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/json_text.h"
 #include "common/utf8.h"
 
 namespace logship::collector::postgres {
@@ -94,12 +95,6 @@ class TimestampFormatter {
   size_t prefix_len_ = 0;
 };
 
-void WriteJsonString(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s, std::string* scratch) {
-  scratch->clear();
-  AppendEscapedUtf8(s, scratch);
-  w.String(scratch->data(), static_cast<rapidjson::SizeType>(scratch->size()));
-}
-
 }  // namespace
 
 const char* CopyColumns() {
@@ -162,8 +157,8 @@ void EncodeCopyRows(const DecodedBatch& batch, std::string* out) {
         rapidjson::Writer<rapidjson::StringBuffer> w(json);
         w.StartObject();
         for (const auto& kv : b.sources(static_cast<int>(r.source_index())).attributes()) {
-          WriteJsonString(w, kv.key(), &scratch);
-          WriteJsonString(w, kv.value(), &scratch);
+          WriteJsonText(w, kv.key(), &scratch);
+          WriteJsonText(w, kv.value(), &scratch);
         }
         w.EndObject();
         AppendCopyEscaped(std::string_view(json.GetString(), json.GetSize()), &cached);
@@ -176,8 +171,8 @@ void EncodeCopyRows(const DecodedBatch& batch, std::string* out) {
     std::string_view trace_id, correlation_id;
     w.StartObject();
     const auto emit = [&](const logship::v1::KeyValue& kv) {
-      WriteJsonString(w, kv.key(), &scratch);
-      WriteJsonString(w, kv.value(), &scratch);
+      WriteJsonText(w, kv.key(), &scratch);
+      WriteJsonText(w, kv.value(), &scratch);
     };
     for (const auto& kv : b.sources(static_cast<int>(r.source_index())).attributes()) emit(kv);
     for (const auto& kv : r.attributes()) {
