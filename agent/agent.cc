@@ -175,7 +175,7 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
     std::vector<std::unique_ptr<Source>> sources;
     std::vector<std::unique_ptr<CountingEmitter>> emitters;
     for (const auto& fc : config.file_sources) {
-      sources.push_back(std::make_unique<FileSource>(&loop, fc, config.agent_id, checkpoints));
+      sources.push_back(std::make_unique<FileSource>(&loop, fc, checkpoints));
       emitters.push_back(std::make_unique<CountingEmitter>(
           pipeline, registry.GetCounter("logship_agent_records_read_total", read_help, {{"source", fc.name}})));
     }

@@ -1,12 +1,16 @@
 #include "agent/pipeline.h"
 
+#include <cstdlib>
+
 #include "common/log.h"
 #include "logship/v1/ingest.pb.h"
 
 namespace logship::agent {
 namespace {
 constexpr std::string_view kComponent = "pipeline";
-constexpr uint64_t kRetryMs = 100;
+// Batches waiting for the writer before sources pause: enough to keep it busy while the
+// loop fills the next one, few enough to keep memory flat (each is up to batch.max_bytes).
+constexpr size_t kMaxPendingBatches = 4;
 // The checkpoint file is rewritten at most this often: each spooled frame already carries
 // its positions, so the file only bounds how much recovery replays and gates segment
 // deletion. (With 1,000 files, rewriting it per batch dominated an idle agent's CPU.)
@@ -18,10 +22,16 @@ Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spo
       config_(config),
       spool_(spool),
       checkpoints_(checkpoints),
-      batcher_(config.batch, config.compression_level, config.agent_id, config.host) {}
+      batcher_(config.batch, config.agent_id, config.host) {}
 
 void Pipeline::Start() {
-  for (auto* t : {&linger_timer_, &retry_timer_, &fsync_timer_, &checkpoint_timer_}) {
+  uv_async_init(loop_, appended_async_.get(), [](uv_async_t* a) { static_cast<Pipeline*>(a->data)->OnAppended(); });
+  appended_async_.MarkInitialized();
+  appended_async_.get()->data = this;
+  writer_ = std::make_unique<SpoolWriter>(
+      spool_, SpoolWriterOptions{config_.compression_level, config_.spool.fsync, config_.fsync_interval},
+      [async = appended_async_.get()] { uv_async_send(async); });
+  for (auto* t : {&linger_timer_, &checkpoint_timer_}) {
     uv_timer_init(loop_, t->get());
     t->MarkInitialized();
     t->get()->data = this;
@@ -33,24 +43,18 @@ void Pipeline::Start() {
         if (self->unsaved_sequence_ != 0) self->SaveCheckpoints(self->unsaved_sequence_);
       },
       kCheckpointEveryMs, kCheckpointEveryMs);
-  if (config_.spool.fsync == spool::FsyncPolicy::kInterval) {
-    const auto ms = static_cast<uint64_t>(config_.fsync_interval.count());
-    uv_timer_start(
-        fsync_timer_.get(),
-        [](uv_timer_t* t) {
-          auto* self = static_cast<Pipeline*>(t->data);
-          if (Status s = self->spool_.Sync(); !s.ok()) LogWarn(kComponent, "spool fsync failed: " + s.message());
-        },
-        ms, ms);
-  }
 }
 
 void Pipeline::Stop() {
+  if (writer_) {
+    writer_->Stop();  // before the async handle it calls closes
+    OnAppended();
+    writer_.reset();
+  }
   if (unsaved_sequence_ != 0) SaveCheckpoints(unsaved_sequence_);
+  appended_async_.Close();
   checkpoint_timer_.Close();
   linger_timer_.Close();
-  retry_timer_.Close();
-  fsync_timer_.Close();
 }
 
 void Pipeline::Emit(const LineRecord& record) {
@@ -65,58 +69,32 @@ void Pipeline::Emit(const LineRecord& record) {
   }
 }
 
-void Pipeline::SealCurrent() {
-  uv_timer_stop(linger_timer_.get());
-  // Frames must enter the spool in order, so a new batch waits behind a held one.
-  if (held_ || batcher_.empty()) return;
-  auto sealed = batcher_.Seal();
-  if (!sealed.ok()) {
-    // Cannot happen with valid records; losing the batch silently would be worse than dying.
-    LogError(kComponent, "cannot encode batch: " + sealed.status().message());
-    std::abort();
-  }
-  held_ = std::move(sealed).value();
-  if (!AppendHeld()) {
-    SetSourcesPaused(true);
-    uv_timer_start(
-        retry_timer_.get(),
-        [](uv_timer_t* t) {
-          auto* self = static_cast<Pipeline*>(t->data);
-          if (self->AppendHeld()) {
-            uv_timer_stop(t);
-            self->SetSourcesPaused(false);
-            if (self->batcher_.records() >= self->config_.batch.max_records) self->SealCurrent();
-            else if (!self->batcher_.empty())
-              uv_timer_start(self->linger_timer_.get(), [](uv_timer_t* lt) { static_cast<Pipeline*>(lt->data)->SealCurrent(); },
-                             static_cast<uint64_t>(self->config_.batch.linger.count()), 0);
-          }
-        },
-        kRetryMs, kRetryMs);
-  }
+void Pipeline::CaughtUp() {
+  if (batcher_.HalfFull()) SealCurrent();
 }
 
-bool Pipeline::AppendHeld() {
-  spool::AppendRequest req;
-  req.record_count = held_->record_count;
-  req.uncompressed_bytes = held_->uncompressed_bytes;
-  req.codec = static_cast<uint8_t>(logship::v1::CODEC_ZSTD);
-  req.payload = held_->payload;
-  req.meta = held_->meta;
-  auto seq = spool_.Append(req);
-  if (!seq.ok()) {
-    if (!warned_full_) {
-      LogWarn(kComponent, "cannot spool batch, pausing sources until it fits: " + seq.status().message());
-      warned_full_ = true;
-    }
-    return false;
+void Pipeline::SealCurrent() {
+  uv_timer_stop(linger_timer_.get());
+  if (batcher_.empty() || !writer_) return;
+  auto filled = batcher_.Take();
+  if (!filled.ok()) {
+    // Cannot happen with valid records; losing the batch silently would be worse than dying.
+    LogError(kComponent, "cannot encode batch: " + filled.status().message());
+    std::abort();
   }
-  if (warned_full_) LogInfo(kComponent, "spool accepts batches again; resuming sources");
-  warned_full_ = false;
-  records_spooled_ += held_->record_count;
-  checkpoints_.Apply(held_->delta);
-  held_.reset();
-  unsaved_sequence_ = *seq;  // saved by checkpoint_timer_ (or Stop)
-  return true;
+  writer_->Submit(std::move(filled).value());
+  if (writer_->Pending() >= kMaxPendingBatches) SetSourcesPaused(true);
+}
+
+void Pipeline::OnAppended() {
+  if (!writer_) return;
+  for (auto& a : writer_->TakeAppended()) {
+    records_spooled_ += a.record_count;
+    checkpoints_.Apply(a.delta);
+    unsaved_sequence_ = a.sequence;  // saved by checkpoint_timer_ (or Stop)
+  }
+  blocked_ = writer_->refused();
+  if (sources_paused_ && writer_->Pending() < kMaxPendingBatches) SetSourcesPaused(false);
 }
 
 void Pipeline::SaveCheckpoints(uint64_t sequence) {
@@ -136,13 +114,15 @@ void Pipeline::SaveCheckpoints(uint64_t sequence) {
 
 bool Pipeline::Flush() {
   SealCurrent();
-  if (held_ && AppendHeld()) SealCurrent();
-  return !held_ && batcher_.empty();
+  if (!writer_) return batcher_.empty();
+  // Bounded: the writer stops waiting as soon as the spool refuses.
+  const bool drained = writer_->WaitIdle(std::chrono::seconds(30));
+  OnAppended();
+  return drained && batcher_.empty();
 }
 
 void Pipeline::SetSourcesPaused(bool paused) {
-  blocked_ = paused;
-  if (paused == sources_paused_ && paused) return;
+  if (paused == sources_paused_) return;
   sources_paused_ = paused;
   for (auto* s : sources_) {
     if (paused) s->Pause(); else s->Resume();

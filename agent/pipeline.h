@@ -1,9 +1,10 @@
-// The agent's loop-side pipeline: sources → Batcher → Spool, and the checkpoint that
-// follows each spooled frame. It is the sources' Emitter.
+// The agent's pipeline: sources → Batcher (loop thread) → SpoolWriter (its own thread:
+// encode, compress, append) → Spool, and the checkpoint that follows each spooled frame.
+// It is the sources' Emitter.
 //
-// Backpressure: when the spool refuses a batch (full, or the disk is), the sealed batch is
-// held, every source is paused, and the append is retried on a timer; sources resume
-// once it succeeds. Nothing is dropped.
+// Backpressure: once kMaxPendingBatches batches wait for the writer (it is slower than the
+// sources, or the spool refuses them: full, or the disk is), every source is paused; they
+// resume when the writer catches up. Nothing is dropped.
 //
 // Loop thread only. Spool, CheckpointStore and the sources must outlive the pipeline.
 #pragma once
@@ -12,7 +13,7 @@
 
 #include <atomic>
 #include <chrono>
-#include <optional>
+#include <memory>
 #include <vector>
 
 #include "agent/agent_config.h"
@@ -20,6 +21,7 @@
 #include "agent/checkpoint/checkpoint_store.h"
 #include "agent/sources/source.h"
 #include "agent/spool/spool.h"
+#include "agent/spool_writer.h"
 #include "agent/uv_handle.h"
 
 namespace logship::agent {
@@ -30,12 +32,16 @@ class Pipeline final : public Emitter {
 
   void AddSource(Source* source) { sources_.push_back(source); }
   void Start();
-  // Seals and spools whatever is batched (used at shutdown); true when nothing is left over.
+  // Seals and spools whatever is batched and waits for the writer (used at shutdown); true
+  // when nothing is left over.
   bool Flush();
   void Stop();
 
   void Emit(const LineRecord& record) override;
-  bool Accepting() const override { return !held_.has_value(); }
+  bool Accepting() const override { return !sources_paused_; }
+  // Seals the batch at once when it is at least half full: lingering for more lines would
+  // only add latency (a trickle still lingers, so small batches do not multiply).
+  void CaughtUp() override;
 
   // Any thread (metrics).
   uint64_t records_spooled() const { return records_spooled_.load(); }
@@ -43,7 +49,7 @@ class Pipeline final : public Emitter {
 
  private:
   void SealCurrent();
-  bool AppendHeld();  // true when the held batch reached the spool
+  void OnAppended();  // the writer made progress (or started refusing)
   void SaveCheckpoints(uint64_t sequence);
   void SetSourcesPaused(bool paused);
 
@@ -53,14 +59,12 @@ class Pipeline final : public Emitter {
   CheckpointStore& checkpoints_;
   Batcher batcher_;
   std::vector<Source*> sources_;
-  std::optional<SealedBatch> held_;     // sealed but not yet in the spool
   bool sources_paused_ = false;
-  bool warned_full_ = false;
   std::atomic<uint64_t> records_spooled_{0};
   std::atomic<bool> blocked_{false};
+  UvHandle<uv_async_t> appended_async_;  // the writer's wake-up call to this loop
+  std::unique_ptr<SpoolWriter> writer_;  // from Start() to Stop()
   UvHandle<uv_timer_t> linger_timer_;
-  UvHandle<uv_timer_t> retry_timer_;
-  UvHandle<uv_timer_t> fsync_timer_;
   UvHandle<uv_timer_t> checkpoint_timer_;
   uint64_t unsaved_sequence_ = 0;        // spooled frames after the checkpoint file; 0 = none
   bool checkpoint_save_failing_ = false;

@@ -1,4 +1,5 @@
-// Groups records into a logship.v1.Batch, then serializes and zstd-compresses it.
+// Groups records into a logship.v1.Batch and serializes it (BatchEncoder compresses it, on
+// the spool writer's thread).
 // Alongside it collects the checkpoint delta: where each file stands after the batch's
 // last record from it (see agent/spool/FORMAT.md for why it travels with the frame).
 // Loop thread only.
@@ -6,45 +7,50 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "agent/agent_config.h"
 #include "agent/sources/source.h"
 #include "common/status.h"
-#include "common/zstd_codec.h"
 #include "logship/agent/v1/checkpoint.pb.h"
 #include "logship/v1/record.pb.h"
 
 namespace logship::agent {
 
-struct SealedBatch {
-  std::string payload;               // zstd frame of the serialized Batch
+// A batch handed over by the Batcher: serialized, not yet compressed.
+struct FilledBatch {
+  std::string batch;  // a serialized logship.v1.Batch
   uint32_t record_count = 0;
-  uint32_t uncompressed_bytes = 0;
-  std::string meta;                  // serialized checkpoint delta
-  v1::Checkpoints delta;
+  v1::Checkpoints delta;  // where each source stands once the batch is spooled
 };
 
 class Batcher {
  public:
-  Batcher(const BatchConfig& config, int zstd_level, std::string agent_id, std::string host);
+  Batcher(const BatchConfig& config, std::string agent_id, std::string host);
 
   // Adds a record. True when the batch is full (max_records or max_bytes) and should be sealed.
   bool Add(const LineRecord& record);
-  bool empty() const { return batch_.records_size() == 0; }
-  size_t records() const { return static_cast<size_t>(batch_.records_size()); }
+  bool empty() const { return batch_->records_size() == 0; }
+  size_t records() const { return static_cast<size_t>(batch_->records_size()); }
+  // At least half of max_records or max_bytes.
+  bool HalfFull() const {
+    return records() * 2 >= config_.max_records || approx_bytes_ * 2 >= config_.max_bytes;
+  }
 
-  // Serializes and compresses the batch, then starts an empty one. REQUIRES: !empty().
-  Result<SealedBatch> Seal();
+  // Serializes the batch, hands it over and starts an empty one. REQUIRES: !empty().
+  // (Serializing here, on the thread that built the records, keeps them in this core's
+  // cache; the writer thread then reads one contiguous buffer.)
+  Result<FilledBatch> Take();
 
  private:
   const BatchConfig config_;
   const std::string agent_id_;
   const std::string host_;
-  ZstdCompressor compressor_;
-  logship::v1::Batch batch_;
+  std::unique_ptr<logship::v1::Batch> batch_;  // reused: Clear() keeps its records' memory
   uint64_t approx_bytes_ = 0;
   // Index in batch_.sources of a record's source: journal records by source_id; file records
   // by source_id and file identity (their ids are derived from it at the collector).
@@ -61,7 +67,6 @@ class Batcher {
   uint64_t last_observed_ = 0;         // observed time of the previous record in the batch
   std::map<std::pair<uint64_t, uint64_t>, v1::FileCheckpoint> positions_;
   std::map<std::string, std::string, std::less<>> cursors_;  // journal key → cursor
-  std::string serialized_;
 };
 
 }  // namespace logship::agent

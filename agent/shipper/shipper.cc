@@ -7,6 +7,7 @@
 #include "agent/shipper/backoff.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "common/version.h"
 #include "logship/v1/ingest.grpc.pb.h"
 
@@ -55,7 +56,12 @@ Shipper::Shipper(const CollectorClientConfig& config, std::string agent_id, std:
 
 Shipper::~Shipper() { Stop(); }
 
-void Shipper::Start() { thread_ = std::thread([this] { Run(); }); }
+void Shipper::Start() {
+  thread_ = std::thread([this] {
+    SetThreadName("shipper");
+    Run();
+  });
+}
 
 void Shipper::Stop() {
   stopping_ = true;
@@ -110,6 +116,7 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
   std::atomic<bool> closed_by_server{false};  // Read() ended: the call is over, its status is final
 
   std::thread reader([&] {
+    SetThreadName("shipper-acks");
     logship::v1::BatchAck ack;
     while (stream->Read(&ack)) {
       const uint64_t seq = ack.sequence();

@@ -15,6 +15,7 @@ class CountingEmitter final : public Emitter {
     next_.Emit(record);
   }
   bool Accepting() const override { return next_.Accepting(); }
+  void CaughtUp() override { next_.CaughtUp(); }
 
  private:
   Emitter& next_;

@@ -31,7 +31,8 @@ struct LineRecord {
   const Attributes* attributes = nullptr;             // per-source attributes
   const std::vector<AttributeView>* record_attributes = nullptr;  // per-record, optional
   std::string_view body;
-  RecordId id;                        // journal records; file records travel as `position`
+  RecordId id;                        // journal records only; a file record's id is derived
+                                      // from start_position (by the collector, see record_identity)
   FilePosition start_position;        // file records: where the record starts (its id's input)
   int64_t time_unix_nano = 0;         // event time; 0 = not known
   int64_t observed_unix_nano = 0;
@@ -52,6 +53,9 @@ class Emitter {
   virtual void Emit(const LineRecord& record) = 0;
   // False while downstream is full: a source must stop reading until Resume().
   virtual bool Accepting() const = 0;
+  // The source has read everything there is for now (every file at its end, the journal
+  // at its tail): a well-filled batch need not wait out its linger.
+  virtual void CaughtUp() {}
 };
 
 class Source {

@@ -196,7 +196,7 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
   EncodeFrame(h, r.payload, r.meta, &scratch_);
   const uint64_t offset = active_->size;
   Status s = WriteAll(active_->fd.get(), scratch_);
-  if (s.ok() && options_.fsync == FsyncPolicy::kBatch && ::fdatasync(active_->fd.get()) != 0)
+  if (s.ok() && options_.fsync == FsyncPolicy::kBatch && !r.defer_sync && ::fdatasync(active_->fd.get()) != 0)
     s = Status::FromErrno("fdatasync " + active_->path, errno);
   if (!s.ok()) {
     // Leave no partial frame behind; the caller keeps the batch and retries.

@@ -1,8 +1,8 @@
 // The agent's bounded on-disk buffer of compressed batches (format: FORMAT.md).
 //
-// Threads: one writer thread (the agent loop) calls Append/Sync/MarkCheckpointed and the
-// recovery accessors; one reader thread (the shipper) calls Read/Ack/WaitForFrame; the
-// size accessors are safe from anywhere. Internally one mutex guards the index and
+// Threads: one writer thread (the agent's SpoolWriter) calls Append/Sync; the agent loop
+// calls the recovery accessors (before the writer starts) and MarkCheckpointed; one reader
+// thread (the shipper) calls Read/Ack/WaitForFrame; the size accessors are safe from anywhere. Internally one mutex guards the index and
 // segment list; file writes happen outside it, reads (pread) inside it.
 //
 // Lifecycle of a frame: Append gives it the next sequence → the shipper Reads and sends
@@ -43,6 +43,9 @@ struct AppendRequest {
   uint8_t codec = 0;
   std::string_view payload;
   std::string_view meta;  // opaque to the spool: the checkpoint delta (see FORMAT.md)
+  // FsyncPolicy::kBatch: leave the fdatasync to the caller's next Sync(), so several frames
+  // share one (group commit). The frame is readable at once either way.
+  bool defer_sync = false;
 };
 
 struct SpooledFrame {
@@ -69,11 +72,11 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  // ---- writer thread ----
+  // ---- writer thread (recovery accessors and MarkCheckpointed: the loop) ----
   // Appends one frame and returns its sequence. ResourceExhausted when the spool is full
   // or the disk is (nothing is written then; retry later); IoError on other failures.
   Result<uint64_t> Append(const AppendRequest& request);
-  // fsync the segment being written (FsyncPolicy::kInterval calls this on a timer).
+  // fsync the segment being written (kInterval: on a timer; kBatch: after deferred appends).
   Status Sync();
   // Calls fn(sequence, meta) for every recovered frame with sequence > after, in order.
   // Call once, right after Open, before appending.

@@ -48,9 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Collect out;
     if ((*tailer)->Identify()) {
       (*tailer)->SeekTo(0);
-      while ((*tailer)->ReadSome(1 << 20, "fuzz", nullptr, out) == logship::agent::FileTailer::ReadOutcome::kMore) {
+      while ((*tailer)->ReadSome(1 << 20, nullptr, out) == logship::agent::FileTailer::ReadOutcome::kMore) {
       }
-      (*tailer)->FlushPending(true, "fuzz", nullptr, out);
+      (*tailer)->FlushPending(true, nullptr, out);
     }
     for (const auto& r : out.records)
       if (!group && r.size() > opts.max_line_bytes) __builtin_trap();

@@ -16,15 +16,17 @@ namespace {
 
 constexpr std::string_view kComponent = "file-source";
 constexpr size_t kReadBudgetPerTurn = 1 << 20;  // bytes per file per idle turn
+// While inotify watches every directory involved, the full sweep (glob rescan, a stat of
+// every file) only catches lost events (queue overflow), so it runs on every 10th poll.
+constexpr uint64_t kSweepEveryPolls = 10;
 
 std::string DirName(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
 std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 }  // namespace
 
-FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, std::string agent_id,
-                       const CheckpointStore& checkpoints)
-    : loop_(loop), config_(std::move(config)), agent_id_(std::move(agent_id)), checkpoints_(checkpoints) {
+FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, const CheckpointStore& checkpoints)
+    : loop_(loop), config_(std::move(config)), checkpoints_(checkpoints) {
   tailer_options_.fingerprint_bytes = config_.fingerprint_bytes;
   tailer_options_.max_line_bytes = config_.max_line_bytes;
   tailer_options_.shared_buffer = std::make_shared<std::string>();
@@ -45,7 +47,9 @@ Status FileSource::Start(Emitter& emitter) {
   for (const auto& pattern : config_.include) {
     std::string dir = DirName(pattern.substr(0, pattern.find("/**") == std::string::npos ? pattern.size()
                                                                                           : pattern.find("/**") + 1));
-    if (dir.find_first_of("*?[") == std::string::npos) WatchDirectory(dir);
+    if (dir.find_first_of("*?[{") != std::string::npos) dir.clear();  // only a rescan finds new directories
+    if (!dir.empty()) WatchDirectory(dir);
+    pattern_dirs_.push_back(std::move(dir));
   }
   Scan(/*initial=*/true);
   const auto interval = static_cast<uint64_t>(config_.poll_interval.count());
@@ -145,6 +149,16 @@ void FileSource::Track(const std::string& path, bool initial) {
   // A looping or dangling symlink, a directory, a fifo: skipped, said once (polls repeat this).
   if (::stat(path.c_str(), &st) != 0) {
     const int err = errno;
+    if (err == ENOENT) {
+      // The name is gone (deleted or renamed away): its file is finished, then released.
+      if (auto gone = by_path_.find(path); gone != by_path_.end()) {
+        if (auto old = files_.find(gone->second); old != files_.end() && !old->second.detached) {
+          old->second.detached = true;
+          old->second.detached_at = std::chrono::steady_clock::now();
+        }
+        by_path_.erase(gone);
+      }
+    }
     struct stat lst {};
     if ((err != ENOENT || ::lstat(path.c_str(), &lst) == 0) && skipped_.insert(path).second)
       LogWarn(kComponent, "skipping " + path + ": " + std::strerror(err));
@@ -256,12 +270,26 @@ void FileSource::Reset(Tracked& t, const char* why) {
   Position(t);
 }
 
+bool FileSource::GlobsWatched() const {
+  for (const auto& dir : pattern_dirs_) {
+    if (dir.empty() || !dir_watches_.count(dir)) return false;
+  }
+  return true;
+}
+
 void FileSource::Poll() {
   if (stopped_) return;
-  Scan(/*initial=*/false);
+  const bool sweep = ++polls_ % kSweepEveryPolls == 0 || !GlobsWatched();
+  if (sweep) Scan(/*initial=*/false);
   for (auto it = files_.begin(); it != files_.end();) {
     Tracked& t = it->second;
     FileTailer& f = *t.tailer;
+    // Between sweeps, inotify reports growth, truncation and renames of files in watched
+    // directories; only rotated files (waiting out rotate_wait) and unwatched ones are looked at.
+    if (!sweep && !t.detached && t.positioned && dir_watches_.count(DirName(f.path()))) {
+      ++it;
+      continue;
+    }
     if (!t.positioned) Position(t);
     struct stat st {};
     const bool stat_ok = ::fstat(f.fd(), &st) == 0;
@@ -285,7 +313,7 @@ void FileSource::Poll() {
     if (t.detached && has_more) t.detached_at = std::chrono::steady_clock::now();
     if (t.detached && !has_more && !ready_.count(it->first) &&
         std::chrono::steady_clock::now() - t.detached_at >= config_.rotate_wait) {
-      f.FlushPending(/*force=*/true, agent_id_, &config_.attributes, *emitter_);  // no more lines will come
+      f.FlushPending(/*force=*/true, &config_.attributes, *emitter_);  // no more lines will come
       LogInfo(kComponent, "released " + f.path() + " (rotated or deleted, read to its end)");
       auto p = by_path_.find(f.path());
       if (p != by_path_.end() && p->second == it->first) by_path_.erase(p);
@@ -300,7 +328,7 @@ void FileSource::Poll() {
 
 void FileSource::FlushIdleEvents() {
   if (stopped_ || paused_) return;
-  for (auto& [key, t] : files_) t.tailer->FlushPending(/*force=*/false, agent_id_, &config_.attributes, *emitter_);
+  for (auto& [key, t] : files_) t.tailer->FlushPending(/*force=*/false, &config_.attributes, *emitter_);
 }
 
 void FileSource::MarkReady(const FileKey& key) {
@@ -330,7 +358,7 @@ void FileSource::Drain() {
       continue;
     }
     if (f->second.tailer->Truncated()) Reset(f->second, "was truncated");
-    const auto outcome = f->second.tailer->ReadSome(kReadBudgetPerTurn, agent_id_, &config_.attributes, *emitter_);
+    const auto outcome = f->second.tailer->ReadSome(kReadBudgetPerTurn, &config_.attributes, *emitter_);
     if (outcome == FileTailer::ReadOutcome::kError) {
       LogWarn(kComponent, "read error on " + f->second.tailer->path() + "; will retry");
     }
@@ -341,6 +369,7 @@ void FileSource::Drain() {
     }
     if (!emitter_->Accepting()) paused_ = true;  // the pipeline calls Resume() when it drains
   }
+  if (ready_.empty() && !paused_) emitter_->CaughtUp();
   UpdateIdle();
 }
 

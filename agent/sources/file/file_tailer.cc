@@ -79,7 +79,7 @@ void FileTailer::ResetAfterTruncation() {
 }
 
 void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
-                            const std::string& agent_id, const Attributes* attributes, Emitter& out) {
+                            const Attributes* attributes, Emitter& out) {
   LineRecord r;
   r.source_id = source_id_;
   r.source_name = path_;
@@ -88,7 +88,6 @@ void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t nex
   r.observed_unix_nano = now;
   r.flags = flags;
   FilePosition pos{device_, inode_, fingerprint_, offset};
-  r.id = FileRecordId(agent_id, pos);
   r.start_position = pos;
   pos.offset = next_offset;
   r.next_position = pos;
@@ -96,35 +95,34 @@ void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t nex
 }
 
 void FileTailer::OnLine(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
-                        const std::string& agent_id, const Attributes* attributes, Emitter& out) {
+                        const Attributes* attributes, Emitter& out) {
   if (!grouper_) {
-    EmitRecord(body, offset, next_offset, flags, now, agent_id, attributes, out);
+    EmitRecord(body, offset, next_offset, flags, now, attributes, out);
     return;
   }
   const auto emit = [&](std::string_view b, uint64_t o, uint64_t n) {
-    EmitRecord(b, o, n, 0, now, agent_id, attributes, out);
+    EmitRecord(b, o, n, 0, now, attributes, out);
   };
   if (flags != 0) {
     // A part of an over-long line is never grouped; it closes the pending event first.
     grouper_->Flush(emit);
-    EmitRecord(body, offset, next_offset, flags, now, agent_id, attributes, out);
+    EmitRecord(body, offset, next_offset, flags, now, attributes, out);
     return;
   }
   grouper_->Add(body, offset, next_offset, MonotonicNanos(), emit);
 }
 
-void FileTailer::FlushPending(bool force, const std::string& agent_id, const Attributes* attributes, Emitter& out) {
+void FileTailer::FlushPending(bool force, const Attributes* attributes, Emitter& out) {
   if (!grouper_ || !grouper_->pending()) return;
   const int64_t now = UnixNanosNow();
   const auto emit = [&](std::string_view b, uint64_t o, uint64_t n) {
-    EmitRecord(b, o, n, 0, now, agent_id, attributes, out);
+    EmitRecord(b, o, n, 0, now, attributes, out);
   };
   if (force) grouper_->Flush(emit);
   else grouper_->FlushIfIdle(MonotonicNanos(), emit);
 }
 
-FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& agent_id,
-                                             const Attributes* attributes, Emitter& out) {
+FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const Attributes* attributes, Emitter& out) {
   size_t consumed = 0;
   const uint64_t max_line = options_.max_line_bytes;
   while (consumed < budget) {
@@ -145,7 +143,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& a
       const size_t avail = static_cast<size_t>((nl ? nl : end) - p);
       if (partial_.empty() && !split_pending_ && nl && avail <= max_line) {
         // Fast path: the whole line is in the chunk; emit it without copying.
-        OnLine(std::string_view(p, avail), pos, pos + avail + 1, 0, now, agent_id, attributes, out);
+        OnLine(std::string_view(p, avail), pos, pos + avail + 1, 0, now, attributes, out);
       } else {
         // Grow the pending line, cutting a flagged part each time it exceeds max_line.
         const char* q = p;
@@ -155,7 +153,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& a
           if (partial_.empty()) partial_offset_ = pos + static_cast<uint64_t>(q - p);
           partial_.append(q, room);
           OnLine(partial_, partial_offset_, partial_offset_ + partial_.size(), v1::LogRecord::FLAG_PARTIAL, now,
-                 agent_id, attributes, out);
+                 attributes, out);
           partial_.clear();
           split_pending_ = true;
           q += room;
@@ -166,7 +164,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const std::string& a
         if (nl) {
           const uint32_t flags =
               split_pending_ ? (v1::LogRecord::FLAG_PARTIAL | v1::LogRecord::FLAG_LAST_PART) : 0;
-          OnLine(partial_, partial_offset_, pos + avail + 1, flags, now, agent_id, attributes, out);
+          OnLine(partial_, partial_offset_, pos + avail + 1, flags, now, attributes, out);
           partial_.clear();
           split_pending_ = false;
         }

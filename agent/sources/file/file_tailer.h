@@ -44,10 +44,10 @@ class FileTailer {
   enum class ReadOutcome { kMore, kEof, kError };
   // Reads up to `budget` bytes and emits every complete line. Partial lines wait for their
   // newline, except that more than max_line_bytes is emitted as a flagged part.
-  ReadOutcome ReadSome(size_t budget, const std::string& agent_id, const Attributes* attributes, Emitter& out);
+  ReadOutcome ReadSome(size_t budget, const Attributes* attributes, Emitter& out);
 
   // Emits a pending multi-line event that waited past its timeout (or any, when `force`).
-  void FlushPending(bool force, const std::string& agent_id, const Attributes* attributes, Emitter& out);
+  void FlushPending(bool force, const Attributes* attributes, Emitter& out);
 
   // Shrunk below what was read (copytruncate): forget everything and start over at 0.
   bool Truncated() const;
@@ -70,9 +70,9 @@ class FileTailer {
       : path_(std::move(path)), fd_(std::move(fd)), source_id_(source_id), options_(options) {}
   // A complete line (or a part, by flags) → multiline grouping or straight out.
   void OnLine(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
-              const std::string& agent_id, const Attributes* attributes, Emitter& out);
+              const Attributes* attributes, Emitter& out);
   void EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
-                  const std::string& agent_id, const Attributes* attributes, Emitter& out);
+                  const Attributes* attributes, Emitter& out);
   uint64_t HashFirstLine(bool* complete) const;
 
   std::string path_;

@@ -172,6 +172,7 @@ void JournaldSource::Drain() {
     const int r = sd_journal_next(j);
     if (r == 0) {
       ready_ = false;  // caught up; the fd or the timer wakes us
+      emitter_->CaughtUp();
       break;
     }
     if (r < 0) {

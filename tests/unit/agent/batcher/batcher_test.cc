@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "agent/batcher/batch_encoder.h"
 #include "collector/ingest/record_identity.h"
 #include "common/zstd_codec.h"
 
@@ -42,6 +43,14 @@ logship::v1::Batch Unpack(const SealedBatch& sealed) {
   return b;
 }
 
+// Take + Encode, as the pipeline does across its two threads.
+Result<SealedBatch> Seal(Batcher& b, int level = 1) {
+  auto filled = b.Take();
+  if (!filled.ok()) return filled.status();
+  BatchEncoder encoder(level);
+  return encoder.Encode(std::move(filled).value());
+}
+
 BatchConfig Config(uint32_t max_records, uint64_t max_bytes = 1 << 20) {
   BatchConfig c;
   c.max_records = max_records;
@@ -50,7 +59,7 @@ BatchConfig Config(uint32_t max_records, uint64_t max_bytes = 1 << 20) {
 }
 
 TEST_CASE("batcher: Add reports full exactly at max_records") {
-  Batcher b(Config(3), 1, "agent-1", "host-1");
+  Batcher b(Config(3), "agent-1", "host-1");
   const Line l{1, "/var/log/a.log", "x", {1, 2, 3, 2}};
   CHECK(b.empty());
   CHECK_FALSE(b.Add(ToRecord(l, nullptr)));
@@ -61,7 +70,7 @@ TEST_CASE("batcher: Add reports full exactly at max_records") {
 }
 
 TEST_CASE("batcher: Add reports full once max_bytes is reached") {
-  Batcher b(Config(1000, 1024), 1, "agent-1", "host-1");
+  Batcher b(Config(1000, 1024), "agent-1", "host-1");
   const Line small{1, "/a", std::string(100, 's'), {1, 2, 3, 101}};
   const Line big{1, "/a", std::string(2000, 'b'), {1, 2, 3, 2102}};
   CHECK_FALSE(b.Add(ToRecord(small, nullptr)));
@@ -69,7 +78,7 @@ TEST_CASE("batcher: Add reports full once max_bytes is reached") {
 }
 
 TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated sources table and the checkpoint delta") {
-  Batcher b(Config(100), 3, "agent-1", "host-1");
+  Batcher b(Config(100), "agent-1", "host-1");
   const Attributes attrs_a{{"service", "app"}, {"env", "prod"}};
   const Attributes attrs_b{{"service", "db"}};
   const std::vector<Line> lines{
@@ -81,7 +90,7 @@ TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated 
   };
   for (const auto& l : lines) b.Add(ToRecord(l, l.source_id == 10 ? &attrs_a : &attrs_b));
 
-  auto sealed = b.Seal();
+  auto sealed = Seal(b);
   REQUIRE_MESSAGE(sealed.ok(), sealed.status().ToString());
   CHECK(b.empty());
   CHECK(sealed->record_count == 5u);
@@ -138,13 +147,13 @@ TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated 
 }
 
 TEST_CASE("batcher: after Seal the next batch starts with a fresh sources table and delta") {
-  Batcher b(Config(100), 1, "agent-1", "host-1");
+  Batcher b(Config(100), "agent-1", "host-1");
   b.Add(ToRecord({1, "/a", "one", {1, 1, 1, 4}}, nullptr));
   b.Add(ToRecord({2, "/b", "two", {1, 2, 2, 4}}, nullptr));
-  REQUIRE(b.Seal().ok());
+  REQUIRE(Seal(b).ok());
 
   b.Add(ToRecord({2, "/b", "three", {1, 2, 2, 10}}, nullptr));
-  auto sealed = b.Seal();
+  auto sealed = Seal(b);
   REQUIRE(sealed.ok());
   CHECK(sealed->record_count == 1u);
   const logship::v1::Batch batch = Unpack(*sealed);
@@ -158,11 +167,38 @@ TEST_CASE("batcher: after Seal the next batch starts with a fresh sources table 
   CHECK(sealed->delta.files(0).offset() == 10u);
 }
 
+TEST_CASE("batcher: the reused Batch carries nothing of the previous one into the next") {
+  Batcher b(Config(100), "agent-1", "host-1");
+  const std::vector<AttributeView> rec_attrs{{"k", "v"}, {"trace_id", "abc"}};
+  for (int i = 0; i < 3; ++i) {
+    LineRecord r = ToRecord({1, "/a", "first-batch-line", {1, 1, 1, 17u * (i + 1)}}, nullptr);
+    r.record_attributes = &rec_attrs;
+    r.severity = 9;
+    r.time_unix_nano = 42;
+    b.Add(r);
+  }
+  REQUIRE(Seal(b).ok());
+
+  b.Add(ToRecord({2, "/b", "x", {1, 2, 2, 2}}, nullptr));
+  auto sealed = Seal(b);
+  REQUIRE(sealed.ok());
+  const logship::v1::Batch batch = Unpack(*sealed);
+  REQUIRE(batch.records_size() == 1);
+  CHECK(batch.records(0).body() == "x");
+  CHECK(batch.records(0).attributes_size() == 0);
+  CHECK(batch.records(0).severity() == 0);
+  CHECK(batch.records(0).time_unix_nano() == 0u);
+  REQUIRE(batch.sources_size() == 1);
+  CHECK(batch.sources(0).name() == "/b");
+  CHECK(batch.agent_id() == "agent-1");
+  CHECK(batch.host() == "host-1");
+}
+
 TEST_CASE("batcher: a renamed file keeps one checkpoint entry under its latest path") {
-  Batcher b(Config(100), 1, "agent-1", "host-1");
+  Batcher b(Config(100), "agent-1", "host-1");
   b.Add(ToRecord({1, "/var/log/app.log", "before", {5, 42, 9, 7}}, nullptr));
   b.Add(ToRecord({1, "/var/log/app.log.1", "after", {5, 42, 9, 13}}, nullptr));
-  auto sealed = b.Seal();
+  auto sealed = Seal(b);
   REQUIRE(sealed.ok());
   REQUIRE(sealed->delta.files_size() == 1);
   CHECK(sealed->delta.files(0).path() == "/var/log/app.log.1");
@@ -170,7 +206,7 @@ TEST_CASE("batcher: a renamed file keeps one checkpoint entry under its latest p
 }
 
 TEST_CASE("batcher: event time, severity and record attributes are carried into the record") {
-  Batcher b(Config(100), 1, "agent-1", "host-1");
+  Batcher b(Config(100), "agent-1", "host-1");
   const std::vector<AttributeView> attrs{{"trace_id", "abc"}, {"user", "ann"}};
   const Line l{1, "nginx.service", "GET /", {0, 0, 0, 1}};
   LineRecord r = ToRecord(l, nullptr);
@@ -180,7 +216,7 @@ TEST_CASE("batcher: event time, severity and record attributes are carried into 
   b.Add(r);
   LineRecord plain = ToRecord(l, nullptr);
   b.Add(plain);
-  auto sealed = b.Seal();
+  auto sealed = Seal(b);
   REQUIRE(sealed.ok());
   const logship::v1::Batch batch = Unpack(*sealed);
   REQUIRE(batch.records_size() == 2);
@@ -197,7 +233,7 @@ TEST_CASE("batcher: event time, severity and record attributes are carried into 
 }
 
 TEST_CASE("batcher: the delta holds the last journal cursor per journal source") {
-  Batcher b(Config(100), 1, "agent-1", "host-1");
+  Batcher b(Config(100), "agent-1", "host-1");
   const std::vector<std::pair<std::string, std::string>> entries{
       {"journald:system|units=|priorities=", "cursor-1"},
       {"journald:/srv/j|units=|priorities=", "cursor-a"},
@@ -214,7 +250,7 @@ TEST_CASE("batcher: the delta holds the last journal cursor per journal source")
     r.journal_cursor = cursor;
     b.Add(r);
   }
-  auto sealed = b.Seal();
+  auto sealed = Seal(b);
   REQUIRE(sealed.ok());
   CHECK(sealed->delta.files_size() == 0);
   logship::agent::v1::Checkpoints meta;
@@ -228,10 +264,10 @@ TEST_CASE("batcher: the delta holds the last journal cursor per journal source")
 
 TEST_CASE("batcher: a file path that is not valid UTF-8 still yields a batch the collector can parse") {
   // Linux paths are bytes; a Latin-1 file name must not make the whole batch undecodable.
-  Batcher b(Config(100), 1, "agent-1", "host-1");
+  Batcher b(Config(100), "agent-1", "host-1");
   const Line l{1, "/var/log/caf\xe9.log", "hello", {1, 2, 3, 6}};
   b.Add(ToRecord(l, nullptr));
-  auto sealed = b.Seal();
+  auto sealed = Seal(b);
   REQUIRE(sealed.ok());
   ZstdDecompressor d;
   std::string raw;
@@ -243,13 +279,13 @@ TEST_CASE("batcher: a file path that is not valid UTF-8 still yields a batch the
 
 TEST_CASE("batcher: record attributes that are not valid UTF-8 still yield a parseable batch") {
   // Journal fields are bytes; one odd value must not make the whole batch undecodable.
-  Batcher b(Config(100), 1, "agent-1", "host-1");
+  Batcher b(Config(100), "agent-1", "host-1");
   const std::vector<AttributeView> attrs{{"MESSAGE_ID", "\xff\xfe"}};
   const Line l{1, "app.service", "hello", {1, 2, 3, 6}};
   LineRecord r = ToRecord(l, nullptr);
   r.record_attributes = &attrs;
   b.Add(r);
-  auto sealed = b.Seal();
+  auto sealed = Seal(b);
   REQUIRE(sealed.ok());
   ZstdDecompressor d;
   std::string raw;

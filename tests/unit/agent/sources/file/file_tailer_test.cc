@@ -31,8 +31,10 @@ struct Captured {
 class RecordingEmitter : public Emitter {
  public:
   void Emit(const LineRecord& r) override {
-    records.push_back(Captured{r.source_id, std::string(r.source_name), r.attributes, std::string(r.body), r.id,
-                               r.observed_unix_nano, r.flags, r.next_position});
+    // The id the collector derives from the record's start position.
+    records.push_back(Captured{r.source_id, std::string(r.source_name), r.attributes, std::string(r.body),
+                               FileRecordId(agent, r.start_position), r.observed_unix_nano, r.flags,
+                               r.next_position});
   }
   bool Accepting() const override { return accepting; }
 
@@ -43,6 +45,7 @@ class RecordingEmitter : public Emitter {
   }
   std::vector<Captured> records;
   bool accepting = true;
+  std::string agent = "agent-1";
 };
 
 std::unique_ptr<FileTailer> OpenTailer(const std::string& path, TailerOptions options = {}, uint64_t source_id = 7) {
@@ -54,8 +57,9 @@ std::unique_ptr<FileTailer> OpenTailer(const std::string& path, TailerOptions op
 FileTailer::ReadOutcome ReadAll(FileTailer& t, RecordingEmitter& out, const std::string& agent = "agent-1",
                                 const Attributes* attrs = nullptr) {
   FileTailer::ReadOutcome o;
+  out.agent = agent;
   do {
-    o = t.ReadSome(1 << 20, agent, attrs, out);
+    o = t.ReadSome(1 << 20, attrs, out);
   } while (o == FileTailer::ReadOutcome::kMore);
   return o;
 }
@@ -380,7 +384,7 @@ TEST_CASE("file tailer: reading stops early when the emitter stops accepting") {
   REQUIRE(t->Identify());
   RecordingEmitter out;
   out.accepting = false;
-  CHECK(t->ReadSome(1 << 20, "agent-1", nullptr, out) == FileTailer::ReadOutcome::kMore);
+  CHECK(t->ReadSome(1 << 20, nullptr, out) == FileTailer::ReadOutcome::kMore);
   CHECK(t->read_offset() < content.size());
   const size_t first = out.records.size();
   CHECK(first > 0);

@@ -1,0 +1,162 @@
+#include "agent/spool_writer.h"
+
+#include <cstdlib>
+
+#include "common/log.h"
+#include "common/thread_name.h"
+#include "logship/v1/ingest.pb.h"
+
+namespace logship::agent {
+namespace {
+constexpr std::string_view kComponent = "pipeline";
+constexpr auto kRetry = std::chrono::milliseconds(100);
+}  // namespace
+
+SpoolWriter::SpoolWriter(spool::Spool& spool, SpoolWriterOptions options, std::function<void()> notify)
+    : spool_(spool),
+      options_(options),
+      notify_(std::move(notify)),
+      last_sync_(std::chrono::steady_clock::now()),
+      thread_([this] { Run(); }) {}
+
+SpoolWriter::~SpoolWriter() { Stop(); }
+
+void SpoolWriter::Submit(FilledBatch batch) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(batch));
+  }
+  wake_.notify_one();
+}
+
+size_t SpoolWriter::Pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size() + in_round_;
+}
+
+std::vector<SpoolWriter::Appended> SpoolWriter::TakeAppended() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(appended_, {});
+}
+
+bool SpoolWriter::refused() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return refused_;
+}
+
+bool SpoolWriter::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_.wait_for(lock, timeout, [&] { return (queue_.empty() && in_round_ == 0) || refused_ || stopping_; });
+  return queue_.empty() && in_round_ == 0;
+}
+
+void SpoolWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool SpoolWriter::SleepUnlessStopping(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return wake_.wait_for(lock, d, [&] { return stopping_; });
+}
+
+void SpoolWriter::Run() {
+  SetThreadName("spool-writer");
+  BatchEncoder encoder(options_.zstd_level);
+  encoder_ = &encoder;
+  const bool interval = options_.fsync == spool::FsyncPolicy::kInterval;
+  std::vector<FilledBatch> group;
+  for (;;) {
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      const auto ready = [&] { return stopping_ || !queue_.empty(); };
+      if (interval && unsynced_) wake_.wait_until(lock, last_sync_ + options_.fsync_interval, ready);
+      else wake_.wait(lock, ready);
+      stopping = stopping_;
+      for (auto& b : queue_) group.push_back(std::move(b));
+      queue_.clear();
+      in_round_ = group.size();
+    }
+    if (interval && unsynced_ && (stopping || std::chrono::steady_clock::now() - last_sync_ >= options_.fsync_interval)) {
+      if (Status s = spool_.Sync(); !s.ok()) LogWarn(kComponent, "spool fsync failed: " + s.message());
+      unsynced_ = false;
+      last_sync_ = std::chrono::steady_clock::now();
+    }
+    if (stopping) return;
+    for (auto& filled : group) {
+      if (!AppendOne(filled)) return;
+    }
+    group.clear();
+    if (!Commit()) return;
+  }
+}
+
+bool SpoolWriter::AppendOne(FilledBatch& filled) {
+  auto sealed = encoder_->Encode(std::move(filled));
+  if (!sealed.ok()) {
+    // Only an allocation failure inside zstd; losing the batch silently would be worse than dying.
+    LogError(kComponent, "cannot compress batch: " + sealed.status().message());
+    std::abort();
+  }
+  spool::AppendRequest req;
+  req.record_count = sealed->record_count;
+  req.uncompressed_bytes = sealed->uncompressed_bytes;
+  req.codec = static_cast<uint8_t>(logship::v1::CODEC_ZSTD);
+  req.payload = sealed->payload;
+  req.meta = sealed->meta;
+  req.defer_sync = true;
+  Result<uint64_t> seq = spool_.Append(req);
+  if (!seq.ok()) {
+    // Report what this round already appended before waiting for room.
+    if (!Commit()) return false;
+    LogWarn(kComponent, "cannot spool batch, pausing sources until it fits: " + seq.status().message());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      refused_ = true;
+    }
+    changed_.notify_all();
+    notify_();
+    do {
+      if (SleepUnlessStopping(kRetry)) return false;
+      seq = spool_.Append(req);
+    } while (!seq.ok());
+    LogInfo(kComponent, "spool accepts batches again; resuming sources");
+  }
+  round_.push_back(Appended{*seq, sealed->record_count, std::move(sealed->delta)});
+  return true;
+}
+
+bool SpoolWriter::Commit() {
+  if (round_.empty()) return true;
+  if (options_.fsync == spool::FsyncPolicy::kBatch) {
+    // Until the fsync succeeds the round is not reported, so checkpoints stay behind it and
+    // a crash re-reads its lines. (After an fsync error Linux may drop the dirty pages and a
+    // retry can succeed without them; the frames are still readable from the page cache
+    // and usually shipped by then. Only a crash in between would lose them.)
+    bool warned = false;
+    for (Status s = spool_.Sync(); !s.ok(); s = spool_.Sync()) {
+      if (!warned) LogError(kComponent, "spool fsync failed (retrying; positions are not saved meanwhile): " + s.message());
+      warned = true;
+      if (SleepUnlessStopping(kRetry)) return false;
+    }
+  } else if (options_.fsync == spool::FsyncPolicy::kInterval) {
+    unsynced_ = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& a : round_) appended_.push_back(std::move(a));
+    in_round_ -= round_.size();
+    refused_ = false;
+  }
+  round_.clear();
+  changed_.notify_all();
+  notify_();
+  return true;
+}
+
+}  // namespace logship::agent
