@@ -1,5 +1,5 @@
 // The agent's pipeline: sources → Batcher (loop thread) → SpoolWriter (its own thread:
-// encode, compress, append) → Spool, and the checkpoint that follows each spooled frame.
+// compress, append, fsync) → Spool, and the checkpoint that follows each spooled frame.
 // It is the sources' Emitter.
 //
 // Backpressure: once kMaxPendingBatches batches wait for the writer (it is slower than the

@@ -5,12 +5,11 @@ namespace logship::agent {
 Batcher::Batcher(const BatchConfig& config, std::string agent_id, std::string host)
     : config_(config),
       agent_id_(std::move(agent_id)),
-      host_(std::move(host)),
-      batch_(std::make_unique<logship::v1::Batch>()) {}
+      host_(std::move(host)) {}
 
 uint32_t Batcher::SourceIndex(const LineRecord& r) {
   const auto add_source = [&](const FilePosition* file) {
-    auto* src = batch_->add_sources();
+    auto* src = batch_.add_sources();
     src->set_name(r.source_name.data(), r.source_name.size());
     if (r.attributes != nullptr) {
       for (const auto& [k, v] : *r.attributes) {
@@ -26,7 +25,7 @@ uint32_t Batcher::SourceIndex(const LineRecord& r) {
       f->set_fingerprint(file->fingerprint);
     }
     approx_bytes_ += r.source_name.size() + 40;
-    return static_cast<uint32_t>(batch_->sources_size() - 1);
+    return static_cast<uint32_t>(batch_.sources_size() - 1);
   };
   if (r.position == LineRecord::Position::kJournal) {
     auto [it, inserted] = source_index_.try_emplace(r.source_id, 0);
@@ -45,7 +44,7 @@ uint32_t Batcher::SourceIndex(const LineRecord& r) {
 
 bool Batcher::Add(const LineRecord& r) {
   const uint32_t source = SourceIndex(r);
-  auto* rec = batch_->add_records();
+  auto* rec = batch_.add_records();
   if (r.position == LineRecord::Position::kJournal) {
     rec->set_id(r.id.bytes.data(), r.id.bytes.size());
   } else {
@@ -77,7 +76,7 @@ bool Batcher::Add(const LineRecord& r) {
     auto c = cursors_.find(r.journal_key);
     if (c == cursors_.end()) c = cursors_.emplace(std::string(r.journal_key), std::string()).first;
     c->second.assign(r.journal_cursor);
-    return batch_->records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
+    return batch_.records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
   }
   const auto& p = r.next_position;
   auto& cp = positions_[{p.device, p.inode}];
@@ -87,22 +86,22 @@ bool Batcher::Add(const LineRecord& r) {
   cp.set_fingerprint(p.fingerprint);
   cp.set_offset(p.offset);
 
-  return batch_->records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
+  return batch_.records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
 }
 
 Result<FilledBatch> Batcher::Take() {
   FilledBatch out;
-  batch_->set_agent_id(agent_id_);
-  batch_->set_host(host_);
-  if (!batch_->SerializeToString(&out.batch)) return Status::InvalidArgument("cannot serialize batch");
-  out.record_count = static_cast<uint32_t>(batch_->records_size());
+  batch_.set_agent_id(agent_id_);
+  batch_.set_host(host_);
+  if (!batch_.SerializeToString(&out.batch)) return Status::InvalidArgument("cannot serialize batch");
+  out.record_count = static_cast<uint32_t>(batch_.records_size());
   for (auto& [key, cp] : positions_) *out.delta.add_files() = std::move(cp);
   for (auto& [key, cursor] : cursors_) {
     auto* j = out.delta.add_journals();
     j->set_key(key);
     j->set_cursor(std::move(cursor));
   }
-  batch_->Clear();
+  batch_.Clear();
   source_index_.clear();
   file_sources_.clear();
   last_file_ = nullptr;

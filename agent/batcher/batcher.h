@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -34,8 +33,8 @@ class Batcher {
 
   // Adds a record. True when the batch is full (max_records or max_bytes) and should be sealed.
   bool Add(const LineRecord& record);
-  bool empty() const { return batch_->records_size() == 0; }
-  size_t records() const { return static_cast<size_t>(batch_->records_size()); }
+  bool empty() const { return batch_.records_size() == 0; }
+  size_t records() const { return static_cast<size_t>(batch_.records_size()); }
   // At least half of max_records or max_bytes.
   bool HalfFull() const {
     return records() * 2 >= config_.max_records || approx_bytes_ * 2 >= config_.max_bytes;
@@ -50,7 +49,7 @@ class Batcher {
   const BatchConfig config_;
   const std::string agent_id_;
   const std::string host_;
-  std::unique_ptr<logship::v1::Batch> batch_;  // reused: Clear() keeps its records' memory
+  logship::v1::Batch batch_;  // reused: Clear() keeps its records' memory
   uint64_t approx_bytes_ = 0;
   // Index in batch_.sources of a record's source: journal records by source_id; file records
   // by source_id and file identity (their ids are derived from it at the collector).

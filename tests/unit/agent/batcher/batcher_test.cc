@@ -171,7 +171,8 @@ TEST_CASE("batcher: the reused Batch carries nothing of the previous one into th
   Batcher b(Config(100), "agent-1", "host-1");
   const std::vector<AttributeView> rec_attrs{{"k", "v"}, {"trace_id", "abc"}};
   for (int i = 0; i < 3; ++i) {
-    LineRecord r = ToRecord({1, "/a", "first-batch-line", {1, 1, 1, 17u * (i + 1)}}, nullptr);
+    const Line l{1, "/a", "first-batch-line", {1, 1, 1, 17u * (i + 1)}};  // the record views it
+    LineRecord r = ToRecord(l, nullptr);
     r.record_attributes = &rec_attrs;
     r.severity = 9;
     r.time_unix_nano = 42;
