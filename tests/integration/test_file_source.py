@@ -148,6 +148,30 @@ def copytruncate(env):
 
 
 @scenario
+def rewritten_in_place(env):
+    """Rewritten in place past the read offset (no shrink to notice): read again from 0
+    before anything at the old offset is taken for new lines, so nothing is doubled."""
+    d = env.work / "rewrite"
+    d.mkdir()
+    path = d / "app.log"
+    path.write_text("".join(line(i) for i in range(1, 1001)))
+    agent = env.start_agent("rewrite", f"    include: [\"{d}/*.log\"]\n    start_at: beginning\n")
+    env.wait_rows("rewrite", 1000)
+    # One pwrite over the start, longer than the old file. Lines have a fixed width, so the
+    # old offset falls on a line boundary of the new text: exactly the lines a reader that
+    # did not look would take as new (and then read again after noticing).
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, "".join(line(i) for i in range(1001, 3501)).encode(), 0)
+    finally:
+        os.close(fd)
+    env.exact_numbers("rewrite", 3500)
+    time.sleep(1.5)  # several polls later: still nothing doubled
+    env.exact_numbers("rewrite", 3500)
+    return agent, "2,500 lines rewritten over 1,000, each stored once"
+
+
+@scenario
 def deleted_while_open(env):
     """A file deleted while open is read to its end, then its descriptor is released."""
     d = env.work / "delete"

@@ -357,7 +357,11 @@ void FileSource::Drain() {
       it = ready_.erase(it);
       continue;
     }
+    // Look before reading on: bytes at the old offset of a file that was truncated, or
+    // rewritten in place past that offset, are not new lines; read as such they would come
+    // again after the reset, under the new fingerprint (twice in the sinks).
     if (f->second.tailer->Truncated()) Reset(f->second, "was truncated");
+    else if (f->second.tailer->Rewritten()) Reset(f->second, "was rewritten in place (its first line changed)");
     const auto outcome = f->second.tailer->ReadSome(kReadBudgetPerTurn, &config_.attributes, *emitter_);
     if (outcome == FileTailer::ReadOutcome::kError) {
       LogWarn(kComponent, "read error on " + f->second.tailer->path() + "; will retry");
