@@ -4,9 +4,8 @@
 //
 // Group commit: the writer takes every batch waiting when it starts a round, appends them
 // all, then fsyncs once (fsync: batch) before reporting any of them as spooled. A batch is
-// reported only once it is durable, so checkpoints never run ahead of the disk. (Frames are
-// readable, hence shippable, right after the write; a crash before the fsync re-reads their
-// lines from the older checkpoint, and the collector drops the duplicates by record id.)
+// reported only once it is durable, so checkpoints never run ahead of the disk, and the
+// spool lets the shipper read it only then (AppendRequest::defer_sync).
 //
 // When the spool refuses a frame (full, or the disk is) the writer keeps it and tries again
 // every 100 ms; nothing is dropped. Batches still queued at Stop() are not spooled: their

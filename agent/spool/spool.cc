@@ -122,6 +122,7 @@ Status Spool::Recover() {
   }
   recovery_.unacked_frames = unacked_.size();
   next_sequence_ = max_sequence + 1;
+  readable_end_ = next_sequence_;
   persisted_acked_ = acked;
   // A full disk must not keep the agent from starting: Append retries the segment.
   if (Status s = StartSegment(next_sequence_); !s.ok()) LogWarn(kComponent, "cannot start a new segment yet: " + s.message());
@@ -215,14 +216,23 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
     bytes_ += frame_size;
     unacked_.emplace(sequence, FrameRef{active_, offset, h});
     next_sequence_ = sequence + 1;
+    // A deferred frame becomes readable at the Sync() that makes it durable; this one's
+    // fdatasync (if any) also covered every deferred frame before it in the segment.
+    if (!(r.defer_sync && options_.fsync == FsyncPolicy::kBatch)) readable_end_ = next_sequence_;
   }
   appended_.notify_all();
   return sequence;
 }
 
 Status Spool::Sync() {
-  if (active_ == nullptr) return Status::Ok();
-  if (::fdatasync(active_->fd.get()) != 0) return Status::FromErrno("fdatasync " + active_->path, errno);
+  // Earlier segments were synced when the next one was started.
+  if (active_ != nullptr && ::fdatasync(active_->fd.get()) != 0)
+    return Status::FromErrno("fdatasync " + active_->path, errno);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    readable_end_ = next_sequence_;
+  }
+  appended_.notify_all();
   return Status::Ok();
 }
 
@@ -242,7 +252,9 @@ Status Spool::ForEachRecoveredMetaAfter(uint64_t after, const std::function<void
 
 void Spool::EnsureSequenceAbove(uint64_t sequence) {
   std::lock_guard<std::mutex> lock(mu_);
+  const bool all_readable = readable_end_ == next_sequence_;
   next_sequence_ = std::max(next_sequence_, sequence + 1);
+  if (all_readable) readable_end_ = next_sequence_;
 }
 
 void Spool::MarkCheckpointed(uint64_t sequence) {
@@ -262,12 +274,12 @@ uint64_t Spool::FirstUnacked() const {
 
 uint64_t Spool::NextSequence() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return next_sequence_;
+  return readable_end_;
 }
 
 bool Spool::WaitForFrame(uint64_t sequence, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  return appended_.wait_for(lock, timeout, [&] { return next_sequence_ > sequence; });
+  return appended_.wait_for(lock, timeout, [&] { return readable_end_ > sequence; });
 }
 
 Result<SpooledFrame> Spool::Read(uint64_t sequence) {

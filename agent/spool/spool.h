@@ -2,8 +2,9 @@
 //
 // Threads: one writer thread (the agent's SpoolWriter) calls Append/Sync; the agent loop
 // calls the recovery accessors (before the writer starts) and MarkCheckpointed; one reader
-// thread (the shipper) calls Read/Ack/WaitForFrame; the size accessors are safe from anywhere. Internally one mutex guards the index and
-// segment list; file writes happen outside it, reads (pread) inside it.
+// thread (the shipper) calls Read/Ack/WaitForFrame; the size accessors are safe from
+// anywhere. Internally one mutex guards the index and segment list; file writes happen
+// outside it, reads (pread) inside it.
 //
 // Lifecycle of a frame: Append gives it the next sequence → the shipper Reads and sends
 // it → the collector acks → Ack drops it from the index. A segment file is deleted once
@@ -44,7 +45,9 @@ struct AppendRequest {
   std::string_view payload;
   std::string_view meta;  // opaque to the spool: the checkpoint delta (see FORMAT.md)
   // FsyncPolicy::kBatch: leave the fdatasync to the caller's next Sync(), so several frames
-  // share one (group commit). The frame is readable at once either way.
+  // share one (group commit). The frame becomes readable (shippable) at that Sync: a frame
+  // sent before it is durable could be lost to a power cut after the collector stored it,
+  // and its lines, read again, would come back with new observed times.
   bool defer_sync = false;
 };
 
@@ -90,6 +93,7 @@ class Spool {
   // ---- shipper thread ----
   // Smallest sequence not yet acknowledged (NextSequence() when all are).
   uint64_t FirstUnacked() const;
+  // One past the last readable frame: appended and, with fsync: batch, durable.
   uint64_t NextSequence() const;
   // Waits until a frame with sequence >= `sequence` has been appended; false on timeout.
   bool WaitForFrame(uint64_t sequence, std::chrono::milliseconds timeout) const;
@@ -132,6 +136,7 @@ class Spool {
   std::list<Segment> segments_;          // GUARDED_BY(mu_); oldest first, back() is active
   std::map<uint64_t, FrameRef> unacked_; // GUARDED_BY(mu_)
   uint64_t next_sequence_ = 1;           // GUARDED_BY(mu_)
+  uint64_t readable_end_ = 1;            // GUARDED_BY(mu_); frames below it may be read
   uint64_t checkpointed_ = 0;            // GUARDED_BY(mu_)
   uint64_t bytes_ = 0;                   // GUARDED_BY(mu_)
   uint64_t persisted_acked_ = 0;         // GUARDED_BY(mu_)

@@ -117,6 +117,40 @@ TEST_CASE("spool: WaitForFrame reports whether a frame has been appended") {
   CHECK_FALSE(s->WaitForFrame(2, std::chrono::milliseconds(0)));
 }
 
+TEST_CASE("spool: with fsync batch, deferred appends become readable only at the Sync that makes them durable") {
+  TempDir dir;
+  auto s = OpenSpool(Options(dir, 1ull << 30, FsyncPolicy::kBatch));
+  const std::string payload = PayloadFor(1);
+  AppendRequest req;
+  req.payload = payload;
+  req.meta = "m";
+  req.defer_sync = true;
+  REQUIRE(s->Append(req).ok());
+  REQUIRE(s->Append(req).ok());
+  CHECK(s->NextSequence() == 1);  // the shipper must not send what a power cut could undo
+  CHECK_FALSE(s->WaitForFrame(1, std::chrono::milliseconds(0)));
+  CHECK(s->UnackedFrames() == 2);
+  REQUIRE(s->Sync().ok());
+  CHECK(s->NextSequence() == 3);
+  CHECK(s->WaitForFrame(2, std::chrono::milliseconds(0)));
+
+  REQUIRE(s->Append(req).ok());
+  req.defer_sync = false;  // an fsynced append covers the deferred one before it too
+  REQUIRE(s->Append(req).ok());
+  CHECK(s->NextSequence() == 5);
+}
+
+TEST_CASE("spool: without fsync batch, a deferred append is readable at once") {
+  TempDir dir;
+  auto s = OpenSpool(Options(dir, 1ull << 30, FsyncPolicy::kNever));
+  const std::string payload = PayloadFor(1);
+  AppendRequest req;
+  req.payload = payload;
+  req.defer_sync = true;
+  REQUIRE(s->Append(req).ok());
+  CHECK(s->NextSequence() == 2);
+}
+
 TEST_CASE("spool: an acked frame is no longer readable or counted") {
   TempDir dir;
   auto s = OpenSpool(Options(dir));
