@@ -16,6 +16,7 @@ SpoolWriter::SpoolWriter(spool::Spool& spool, SpoolWriterOptions options, std::f
     : spool_(spool),
       options_(options),
       notify_(std::move(notify)),
+      encoder_(options.zstd_level),
       last_sync_(std::chrono::steady_clock::now()),
       thread_([this] { Run(); }) {}
 
@@ -66,8 +67,6 @@ bool SpoolWriter::SleepUnlessStopping(std::chrono::milliseconds d) {
 
 void SpoolWriter::Run() {
   SetThreadName("spool-writer");
-  BatchEncoder encoder(options_.zstd_level);
-  encoder_ = &encoder;
   const bool interval = options_.fsync == spool::FsyncPolicy::kInterval;
   std::vector<FilledBatch> group;
   for (;;) {
@@ -97,7 +96,7 @@ void SpoolWriter::Run() {
 }
 
 bool SpoolWriter::AppendOne(FilledBatch& filled) {
-  auto sealed = encoder_->Encode(std::move(filled));
+  auto sealed = encoder_.Encode(std::move(filled));
   if (!sealed.ok()) {
     // Only an allocation failure inside zstd; losing the batch silently would be worse than dying.
     LogError(kComponent, "cannot compress batch: " + sealed.status().message());

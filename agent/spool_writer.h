@@ -77,7 +77,7 @@ class SpoolWriter {
   const std::function<void()> notify_;
 
   // Writer thread only.
-  BatchEncoder* encoder_ = nullptr;
+  BatchEncoder encoder_;
   std::vector<Appended> round_;  // appended in this round, not yet committed
   bool unsynced_ = false;        // kInterval: appends since the last Sync
   std::chrono::steady_clock::time_point last_sync_;

@@ -117,14 +117,20 @@ TEST_CASE("spool: WaitForFrame reports whether a frame has been appended") {
   CHECK_FALSE(s->WaitForFrame(2, std::chrono::milliseconds(0)));
 }
 
-TEST_CASE("spool: with fsync batch, deferred appends become readable only at the Sync that makes them durable") {
-  TempDir dir;
-  auto s = OpenSpool(Options(dir, 1ull << 30, FsyncPolicy::kBatch));
-  const std::string payload = PayloadFor(1);
+// A group-commit append of `payload` (which must outlive the request).
+AppendRequest Deferred(const std::string& payload) {
   AppendRequest req;
   req.payload = payload;
   req.meta = "m";
   req.defer_sync = true;
+  return req;
+}
+
+TEST_CASE("spool: with fsync batch, deferred appends become readable only at the Sync that makes them durable") {
+  TempDir dir;
+  auto s = OpenSpool(Options(dir, 1ull << 30, FsyncPolicy::kBatch));
+  const std::string payload = PayloadFor(1);
+  AppendRequest req = Deferred(payload);
   REQUIRE(s->Append(req).ok());
   REQUIRE(s->Append(req).ok());
   CHECK(s->NextSequence() == 1);  // the shipper must not send what a power cut could undo
@@ -144,10 +150,7 @@ TEST_CASE("spool: without fsync batch, a deferred append is readable at once") {
   TempDir dir;
   auto s = OpenSpool(Options(dir, 1ull << 30, FsyncPolicy::kNever));
   const std::string payload = PayloadFor(1);
-  AppendRequest req;
-  req.payload = payload;
-  req.defer_sync = true;
-  REQUIRE(s->Append(req).ok());
+  REQUIRE(s->Append(Deferred(payload)).ok());
   CHECK(s->NextSequence() == 2);
 }
 
