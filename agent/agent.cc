@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "common/http/http_server.h"
 #include "common/config/config_node.h"
 #include "common/metrics/registry.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace logship::agent {
@@ -78,23 +80,38 @@ void RegisterAgentMetrics(metrics::Registry& r, spool::Spool& spool, Shipper& sh
                 [&shipper] { return static_cast<double>(shipper.batches_retried()); });
   r.AddCallback("logship_agent_batches_dead_lettered_total", "Batches a collector rejected, kept in dead-letter/.",
                 {}, [&shipper] { return static_cast<double>(shipper.batches_dead_lettered()); });
+  r.AddCallback("logship_agent_batches_split_total", "Spooled batches sent in parts to fit the collector's limits.",
+                {}, [&shipper] { return static_cast<double>(shipper.frames_split()); });
+  r.AddCallback("logship_agent_records_dead_lettered_total",
+                "Records that fit no frame under the collector's limits, kept in dead-letter/.", {},
+                [&shipper] { return static_cast<double>(shipper.records_dead_lettered()); });
   r.AddCallback("logship_agent_records_spooled_total", "Records written to the spool.", {},
                 [&pipeline] { return static_cast<double>(pipeline.records_spooled()); });
   r.AddCallback("logship_agent_sources_paused", "1 while sources are paused because the spool is full.", {},
                 [&pipeline] { return pipeline.blocked() ? 1.0 : 0.0; });
 }
 
-Status RecoverCheckpoints(spool::Spool& spool, CheckpointStore& checkpoints, bool sync) {
+Status RecoverCheckpoints(spool::Spool& spool, CheckpointStore& checkpoints, bool sync, uint64_t& spool_meta_errors) {
   if (Status s = checkpoints.Load(); !s.ok()) return s;
   const uint64_t covered = checkpoints.spool_sequence();
   spool.EnsureSequenceAbove(covered);
   uint64_t last = covered;
+  uint64_t unreadable = 0;
   Status s = spool.ForEachRecoveredMetaAfter(covered, [&](uint64_t seq, std::string_view meta) {
     v1::Checkpoints delta;
-    if (delta.ParseFromArray(meta.data(), static_cast<int>(meta.size()))) checkpoints.Apply(delta);
+    if (delta.ParseFromArray(meta.data(), static_cast<int>(meta.size()))) {
+      checkpoints.Apply(delta);
+    } else {
+      ++unreadable;  // CRC-checked, so a bug rather than damage; its lines may be read again
+      LogError(kComponent, "cannot parse the positions of spool frame " + std::to_string(seq) +
+                               "; lines it holds may be read (and shipped) again");
+    }
     last = seq;
   });
   if (!s.ok()) return s;
+  if (unreadable > 0) spool_meta_errors += unreadable;
+  // Frames but no checkpoint file: the data_dir was used before (its file was lost).
+  if (checkpoints.fresh() && spool.recovery().frames > 0) checkpoints.Initialize(UnixNanosNow());
   if (last != covered) {
     LogInfo(kComponent, "recovered positions from spool frames up to " + std::to_string(last));
     if (Status w = checkpoints.Save(last, sync); !w.ok()) return w;
@@ -152,7 +169,15 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
   LogInfo(kComponent, "spool: " + std::to_string(rec.frames) + " frames found, " + std::to_string(rec.unacked_frames) +
                           " to send, " + std::to_string(rec.corrupt_frames) + " corrupt skipped");
   CheckpointStore checkpoints(config.data_dir + "/checkpoints");
-  if (Status s = RecoverCheckpoints(**spool, checkpoints, config.spool.fsync == spool::FsyncPolicy::kBatch); !s.ok()) {
+  {
+    std::set<std::string> keys;
+    for (const auto& fc : config.file_sources) keys.insert(fc.key);
+    checkpoints.SetActiveSources(std::move(keys));
+  }
+  uint64_t spool_meta_errors = 0;
+  if (Status s = RecoverCheckpoints(**spool, checkpoints, config.spool.fsync == spool::FsyncPolicy::kBatch,
+                                    spool_meta_errors);
+      !s.ok()) {
     LogError(kComponent, "cannot recover checkpoints: " + s.message());
     return 1;
   }
@@ -162,7 +187,8 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
     LogError(kComponent, credentials.status().message());
     return 1;
   }
-  Shipper shipper(config.collector, config.agent_id, *token, **spool, config.data_dir + "/dead-letter", *credentials);
+  Shipper shipper(config.collector, config.agent_id, *token, **spool, config.data_dir + "/dead-letter", *credentials,
+                  config.compression_level);
   shipper.Start();
 
   uv_loop_t loop;
@@ -179,11 +205,16 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
       emitters.push_back(std::make_unique<CountingEmitter>(
           pipeline, registry.GetCounter("logship_agent_records_read_total", read_help, {{"source", fc.name}})));
     }
+    registry.AddCallback("logship_agent_spool_meta_errors_total",
+                         "Spool frames whose positions could not be parsed at start-up.", {},
+                         [spool_meta_errors] { return static_cast<double>(spool_meta_errors); });
     for (const auto& jc : config.journald_sources) {
       auto js = std::make_unique<JournaldSource>(&loop, jc, config.agent_id, checkpoints);
       registry.AddCallback("logship_agent_journald_cursor_gaps_total",
                            "Times a checkpointed journal cursor was gone and reading restarted at the oldest entry.",
                            {{"source", jc.name}}, [p = js.get()] { return static_cast<double>(p->cursor_gaps()); });
+      registry.AddCallback("logship_agent_journald_errors_total", "Journal entries that could not be read.",
+                           {{"source", jc.name}}, [p = js.get()] { return static_cast<double>(p->errors()); });
       sources.push_back(std::move(js));
       emitters.push_back(std::make_unique<CountingEmitter>(
           pipeline, registry.GetCounter("logship_agent_records_read_total", read_help, {{"source", jc.name}})));
@@ -202,10 +233,20 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
 
     pipeline.Start();
     bool started = true;
+    const bool first_start = checkpoints.fresh();
     for (size_t i = 0; i < sources.size(); ++i) {
       pipeline.AddSource(sources[i].get());
       if (Status s = sources[i]->Start(*emitters[i]); !s.ok()) {
         LogError(kComponent, "source failed to start: " + s.message());
+        started = false;
+      }
+    }
+    if (started && first_start) {
+      // The data_dir's first start: from now on every new line is new data. The positions
+      // start_at skipped are saved with the mark, so a crash cannot ship that history.
+      checkpoints.Initialize(UnixNanosNow());
+      if (Status s = pipeline.Checkpoint(); !s.ok()) {
+        LogError(kComponent, "cannot save the first checkpoint: " + s.message());
         started = false;
       }
     }

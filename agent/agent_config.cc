@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <set>
 
 #include "common/config/config_node.h"
 
@@ -28,7 +29,8 @@ FileSourceConfig ParseFileSource(ConfigMap& m) {
   }
   if (auto n = m.Optional("exclude"); !n.IsNull()) f.exclude = n.AsStringList();
   f.start_at_beginning = m.Enum("start_at", {"end", "beginning"}, 0) == 1;
-  f.max_line_bytes = m.Size("max_line_bytes", f.max_line_bytes, 256, 64 * kMiB);
+  // At most 16 MiB: one record must always fit a spool frame and a collector frame.
+  f.max_line_bytes = m.Size("max_line_bytes", f.max_line_bytes, 256, 16 * kMiB);
   f.fingerprint_bytes = m.Size("fingerprint_bytes", f.fingerprint_bytes, 16, 64 << 10);
   f.poll_interval = Ms(m, "poll_interval", f.poll_interval, milliseconds(50), milliseconds(60000));
   f.rotate_wait = Ms(m, "rotate_wait", f.rotate_wait, milliseconds(0), milliseconds(3600000));
@@ -41,7 +43,7 @@ FileSourceConfig ParseFileSource(ConfigMap& m) {
     if (!re->ok()) pattern_node.Fail("invalid regular expression: " + re->error());
     o.start_pattern = std::move(re);
     o.max_lines = static_cast<uint32_t>(ml.Int("max_lines", o.max_lines, 1, 100000));
-    o.max_bytes = ml.Size("max_bytes", o.max_bytes, 256, 64 * kMiB);
+    o.max_bytes = ml.Size("max_bytes", o.max_bytes, 256, 16 * kMiB);
     o.timeout_ns = ml.Duration("timeout", std::chrono::nanoseconds(o.timeout_ns), milliseconds(10),
                                milliseconds(600000)).count();
     ml.Finish();
@@ -70,6 +72,7 @@ JournaldSourceConfig ParseJournaldSource(ConfigMap& m) {
     }
   }
   j.start_at_beginning = m.Enum("start_at", {"end", "beginning"}, 0) == 1;
+  j.max_line_bytes = m.Size("max_line_bytes", j.max_line_bytes, 256, 16 * kMiB);
   j.poll_interval = Ms(m, "poll_interval", j.poll_interval, milliseconds(50), milliseconds(60000));
   if (auto n = m.Optional("attributes"); !n.IsNull()) j.attributes = n.AsStringMap();
   m.Finish();
@@ -98,6 +101,7 @@ AgentConfig Parse(const ConfigNode& root) {
     if (type == "file") {
       c.file_sources.push_back(ParseFileSource(sm));
       if (c.file_sources.back().name.empty()) c.file_sources.back().name = default_name;
+      c.file_sources.back().key = "file:" + c.file_sources.back().name;
     } else if (type == "journald") {
       c.journald_sources.push_back(ParseJournaldSource(sm));
       if (c.journald_sources.back().name.empty()) c.journald_sources.back().name = default_name;
@@ -106,6 +110,14 @@ AgentConfig Parse(const ConfigNode& root) {
     }
   }
   if (c.file_sources.empty() && c.journald_sources.empty()) m.Require("sources").Fail("needs at least one source");
+  {
+    // A name labels metrics and keys a file source's positions: it must be unique.
+    std::set<std::string> names;
+    for (const auto& f : c.file_sources)
+      if (!names.insert(f.name).second) m.Require("sources").Fail("two sources are named \"" + f.name + "\"");
+    for (const auto& j : c.journald_sources)
+      if (!names.insert(j.name).second) m.Require("sources").Fail("two sources are named \"" + j.name + "\"");
+  }
 
   if (auto n = m.Optional("batch"); !n.IsNull()) {
     ConfigMap b(n);

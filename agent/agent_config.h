@@ -16,6 +16,8 @@ namespace logship::agent {
 
 struct FileSourceConfig {
   std::string name;                             // metrics label; default "file-<index>"
+  // Checkpoint key ("file:<name>"): two sources tailing one file keep two positions.
+  std::string key;
   std::vector<std::string> include;             // glob patterns (required)
   std::vector<std::string> exclude;             // fnmatch patterns on the full path or base name
   bool start_at_beginning = false;              // for files present at start-up
@@ -32,7 +34,8 @@ struct JournaldSourceConfig {
   std::string directory;                         // empty: the system journal
   std::vector<std::string> units;                // _SYSTEMD_UNIT filter (any of)
   std::vector<int> priorities;                   // PRIORITY filter (any of), 0..7
-  bool start_at_beginning = false;               // when there is no checkpoint
+  bool start_at_beginning = false;               // at the data_dir's first start
+  uint64_t max_line_bytes = 1ull << 20;          // a longer MESSAGE is split into flagged parts
   std::chrono::milliseconds poll_interval{1000}; // fallback wake-up behind inotify
   Attributes attributes;
 

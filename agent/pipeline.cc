@@ -22,7 +22,8 @@ Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spo
       config_(config),
       spool_(spool),
       checkpoints_(checkpoints),
-      batcher_(config.batch, config.agent_id, config.host) {}
+      batcher_(config.batch, config.agent_id, config.host),
+      last_sequence_(checkpoints.spool_sequence()) {}
 
 void Pipeline::Start() {
   uv_async_init(loop_, appended_async_.get(), [](uv_async_t* a) { static_cast<Pipeline*>(a->data)->OnAppended(); });
@@ -40,7 +41,7 @@ void Pipeline::Start() {
       checkpoint_timer_.get(),
       [](uv_timer_t* t) {
         auto* self = static_cast<Pipeline*>(t->data);
-        if (self->unsaved_sequence_ != 0) self->SaveCheckpoints(self->unsaved_sequence_);
+        if (self->unsaved_) self->SaveCheckpoints();
       },
       kCheckpointEveryMs, kCheckpointEveryMs);
 }
@@ -51,7 +52,7 @@ void Pipeline::Stop() {
     OnAppended();
     writer_.reset();
   }
-  if (unsaved_sequence_ != 0) SaveCheckpoints(unsaved_sequence_);
+  if (unsaved_) SaveCheckpoints();
   appended_async_.Close();
   checkpoint_timer_.Close();
   linger_timer_.Close();
@@ -63,10 +64,20 @@ void Pipeline::Emit(const LineRecord& record) {
   if (full) {
     SealCurrent();
   } else if (was_empty) {
-    uv_timer_start(
-        linger_timer_.get(), [](uv_timer_t* t) { static_cast<Pipeline*>(t->data)->SealCurrent(); },
-        static_cast<uint64_t>(config_.batch.linger.count()), 0);
+    StartLinger();
   }
+}
+
+void Pipeline::UpdatePosition(const v1::Checkpoints& delta) {
+  const bool was_empty = batcher_.empty();
+  batcher_.AddPositions(delta);
+  if (was_empty) StartLinger();
+}
+
+void Pipeline::StartLinger() {
+  uv_timer_start(
+      linger_timer_.get(), [](uv_timer_t* t) { static_cast<Pipeline*>(t->data)->SealCurrent(); },
+      static_cast<uint64_t>(config_.batch.linger.count()), 0);
 }
 
 void Pipeline::CaughtUp() {
@@ -91,19 +102,20 @@ void Pipeline::OnAppended() {
   for (auto& a : writer_->TakeAppended()) {
     records_spooled_ += a.record_count;
     checkpoints_.Apply(a.delta);
-    unsaved_sequence_ = a.sequence;  // saved by checkpoint_timer_ (or Stop)
+    if (a.sequence != 0) last_sequence_ = a.sequence;
+    unsaved_ = true;  // saved by checkpoint_timer_ (or Stop)
   }
   blocked_ = writer_->refused();
   if (sources_paused_ && writer_->Pending() < kMaxPendingBatches) SetSourcesPaused(false);
 }
 
-void Pipeline::SaveCheckpoints(uint64_t sequence) {
-  Status s = checkpoints_.Save(sequence, config_.spool.fsync == spool::FsyncPolicy::kBatch);
+void Pipeline::SaveCheckpoints() {
+  Status s = checkpoints_.Save(last_sequence_, config_.spool.fsync == spool::FsyncPolicy::kBatch);
   if (s.ok()) {
-    spool_.MarkCheckpointed(sequence);
+    spool_.MarkCheckpointed(last_sequence_);
     if (checkpoint_save_failing_) LogInfo(kComponent, "checkpoints saved again");
     checkpoint_save_failing_ = false;
-    unsaved_sequence_ = 0;
+    unsaved_ = false;
     return;
   }
   // A failure (disk full) only delays segment deletion; the timer tries again.
@@ -119,6 +131,13 @@ bool Pipeline::Flush() {
   const bool drained = writer_->WaitIdle(std::chrono::seconds(30));
   OnAppended();
   return drained && batcher_.empty();
+}
+
+Status Pipeline::Checkpoint() {
+  Flush();
+  Status s = checkpoints_.Save(last_sequence_, config_.spool.fsync == spool::FsyncPolicy::kBatch);
+  if (s.ok()) unsaved_ = false;
+  return s;
 }
 
 void Pipeline::SetSourcesPaused(bool paused) {

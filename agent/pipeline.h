@@ -35,6 +35,8 @@ class Pipeline final : public Emitter {
   // Seals and spools whatever is batched and waits for the writer (used at shutdown); true
   // when nothing is left over.
   bool Flush();
+  // Flush(), then writes the checkpoint file at once.
+  Status Checkpoint();
   void Stop();
 
   void Emit(const LineRecord& record) override;
@@ -42,6 +44,7 @@ class Pipeline final : public Emitter {
   // Seals the batch at once when it is at least half full: lingering for more lines would
   // only add latency (a trickle still lingers, so small batches do not multiply).
   void CaughtUp() override;
+  void UpdatePosition(const v1::Checkpoints& delta) override;
 
   // Any thread (metrics).
   uint64_t records_spooled() const { return records_spooled_.load(); }
@@ -50,7 +53,8 @@ class Pipeline final : public Emitter {
  private:
   void SealCurrent();
   void OnAppended();  // the writer made progress (or started refusing)
-  void SaveCheckpoints(uint64_t sequence);
+  void SaveCheckpoints();
+  void StartLinger();
   void SetSourcesPaused(bool paused);
 
   uv_loop_t* loop_;
@@ -66,7 +70,8 @@ class Pipeline final : public Emitter {
   std::unique_ptr<SpoolWriter> writer_;  // from Start() to Stop()
   UvHandle<uv_timer_t> linger_timer_;
   UvHandle<uv_timer_t> checkpoint_timer_;
-  uint64_t unsaved_sequence_ = 0;        // spooled frames after the checkpoint file; 0 = none
+  uint64_t last_sequence_ = 0;           // the newest spooled frame whose positions are applied
+  bool unsaved_ = false;                 // positions applied since the checkpoint file was written
   bool checkpoint_save_failing_ = false;
 };
 

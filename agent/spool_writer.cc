@@ -96,6 +96,12 @@ void SpoolWriter::Run() {
 }
 
 bool SpoolWriter::AppendOne(FilledBatch& filled) {
+  if (filled.record_count == 0) {
+    // Positions alone (start_at skips, released files): nothing to ship; reported in order
+    // with the frames around them, so checkpoints never move backwards.
+    round_.push_back(Appended{0, 0, std::move(filled.delta)});
+    return true;
+  }
   auto sealed = encoder_.Encode(std::move(filled));
   if (!sealed.ok()) {
     // Only an allocation failure inside zstd; losing the batch silently would be worse than dying.
@@ -153,8 +159,8 @@ bool SpoolWriter::Commit() {
     refused_ = false;
   }
   round_.clear();
+  notify_();  // before waking WaitIdle: whoever waited may then count on the notification
   changed_.notify_all();
-  notify_();
   return true;
 }
 

@@ -40,7 +40,7 @@ struct SpoolWriterOptions {
 class SpoolWriter {
  public:
   struct Appended {
-    uint64_t sequence = 0;
+    uint64_t sequence = 0;  // 0: a batch of positions alone, not spooled
     uint32_t record_count = 0;
     v1::Checkpoints delta;
   };

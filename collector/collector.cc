@@ -148,13 +148,18 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
 
   metrics::Registry registry;
   BatchWriter writer(slots, registry);
+  // Records refused at decoding (an over-limit attribute) are kept beside the sinks' own.
+  std::unique_ptr<DeadLetterStore> ingest_dead_letters;
+  if (pg_sink == nullptr) ingest_dead_letters = std::make_unique<FileDeadLetterStore>(config.DeadLetterDir(), "ingest");
+  writer.SetDeadLetterStore(pg_sink != nullptr ? static_cast<DeadLetterStore*>(pg_sink) : ingest_dead_letters.get());
   IngestService ingest(*settings, writer, registry);
-  OtlpLogsService otlp(ingest, writer);
+  OtlpLogsService otlp(ingest, writer, std::max(2u, std::thread::hardware_concurrency()));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, creds, &port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.max_frame_bytes + (64 << 10)));
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::max(config.limits.max_frame_bytes, config.limits.max_otlp_request_bytes) + (64 << 10)));
   // A fixed receive window: with gRPC's BDP probing the window grows without bound and a
   // stream we stopped reading (budget full) would keep buffering instead of pushing back.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);

@@ -23,6 +23,8 @@ CollectorConfig Parse(const ConfigNode& root) {
   CollectorConfig c;
   ConfigMap m(root);
   c.listen = m.String("listen", c.listen);
+  c.data_dir = m.String("data_dir", c.data_dir);
+  if (c.data_dir.empty() || c.data_dir[0] != '/') m.Require("data_dir").Fail("must be an absolute path");
   if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
   if (auto n = m.Optional("tls"); !n.IsNull()) {
     ConfigMap t(n);
@@ -55,6 +57,13 @@ CollectorConfig Parse(const ConfigNode& root) {
     c.limits.max_attribute_bytes = l.Size("max_attribute_bytes", c.limits.max_attribute_bytes, 64, 64ull << 20);
     c.limits.max_inflight_bytes = l.Size("max_inflight_bytes", c.limits.max_inflight_bytes, 1 << 20, 64ull << 30);
     c.limits.stream_window_bytes = l.Size("stream_window_bytes", c.limits.stream_window_bytes, 64 << 10, 64 << 20);
+    c.limits.max_otlp_request_bytes =
+        l.Size("max_otlp_request_bytes", c.limits.max_otlp_request_bytes, 1024, 1ull << 30);
+    using std::chrono::hours;
+    using std::chrono::minutes;
+    c.limits.event_time_max_past = l.Duration("event_time_max_past", c.limits.event_time_max_past, minutes(1), hours(24 * 3650));
+    c.limits.event_time_max_future =
+        l.Duration("event_time_max_future", c.limits.event_time_max_future, minutes(1), hours(24 * 3650));
     l.Finish();
   }
   ConfigMap sinks(m.Require("sinks"));
@@ -78,6 +87,8 @@ CollectorConfig Parse(const ConfigNode& root) {
     if (!pg.archive_dir.empty() && pg.archive_dir[0] != '/') p.Require("archive_dir").Fail("must be an absolute path");
     pg.retention_interval = std::chrono::duration_cast<std::chrono::milliseconds>(p.Duration(
         "retention_interval", pg.retention_interval, std::chrono::milliseconds(100), std::chrono::milliseconds(86400000)));
+    pg.give_up_after = std::chrono::duration_cast<std::chrono::milliseconds>(p.Duration(
+        "give_up_after", pg.give_up_after, std::chrono::milliseconds(100), std::chrono::milliseconds(7 * 86400000LL)));
     c.postgres_delivery = ParseDelivery(p);
     p.Finish();
     c.postgres = pg;
@@ -86,10 +97,6 @@ CollectorConfig Parse(const ConfigNode& root) {
     ConfigMap e(n);
     c.elasticsearch = elasticsearch::ParseElasticsearchConfig(e);
     c.elasticsearch_delivery = ParseDelivery(e);
-    if (!c.postgres && c.elasticsearch->dead_letter_dir.empty())
-      n.Fail(
-          "documents Elasticsearch refuses must be kept somewhere: configure sinks.postgres (its "
-          "<table>_dead_letter) or set sinks.elasticsearch.dead_letter_dir");
     e.Finish();
   }
   if (sinks.Has("blackhole")) {
@@ -104,6 +111,8 @@ CollectorConfig Parse(const ConfigNode& root) {
     c.blackhole = true;
   }
   sinks.Finish();
+  // Without PostgreSQL, refused records are kept in files under data_dir.
+  if (c.elasticsearch && c.elasticsearch->dead_letter_dir.empty()) c.elasticsearch->dead_letter_dir = c.DeadLetterDir();
   if (!c.postgres && !c.elasticsearch && !c.blackhole)
     m.Require("sinks").Fail("configure at least one sink (postgres, elasticsearch or blackhole)");
   if (!(c.postgres && c.postgres_delivery.required) && !(c.elasticsearch && c.elasticsearch_delivery.required) &&

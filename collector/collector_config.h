@@ -22,6 +22,11 @@ struct Limits {
   uint64_t max_attribute_bytes = 64 << 10;        // key + value
   uint64_t max_inflight_bytes = 256ull << 20;     // all streams together; reading stops beyond
   uint64_t stream_window_bytes = 1ull << 20;      // HTTP/2 receive window per stream (fixed, no BDP growth)
+  uint64_t max_otlp_request_bytes = 8ull << 20;   // one OTLP Export request
+  // Event times (from log content) are clamped to this window around the observed time.
+  std::chrono::nanoseconds event_time_max_past{std::chrono::hours(24 * 7)};
+  std::chrono::nanoseconds event_time_max_future{std::chrono::hours(1)};
+  EventTimeWindow time_window() const { return {event_time_max_past.count(), event_time_max_future.count()}; }
 };
 
 struct HealthConfig {
@@ -43,6 +48,9 @@ struct PostgresConfig {
   uint32_t retention_days = 0;          // 0: keep everything
   std::string archive_dir;              // set: a partition is archived (COPY, zstd) before its drop
   std::chrono::milliseconds retention_interval{3600000};
+  // A batch failing with a retryable error while other writes succeed: after this long its
+  // rows are written one by one and the ones still failing go to the dead letter.
+  std::chrono::milliseconds give_up_after{600000};
 };
 
 // How a sink takes part in acks (fan-out rule, batch_writer.h): a required sink must
@@ -67,6 +75,9 @@ struct CollectorConfig {
   std::optional<ServerTlsConfig> tls;
   std::vector<AgentToken> tokens;  // empty: no token required (logged loudly)
   std::string listen = "0.0.0.0:4740";
+  // The collector's own files: dead letters when there is no PostgreSQL sink.
+  std::string data_dir = "/var/lib/logship-collector";
+  std::string DeadLetterDir() const { return data_dir + "/dead-letter"; }
   Limits limits;
   std::optional<PostgresConfig> postgres;
   SinkDelivery postgres_delivery;

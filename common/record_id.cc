@@ -44,10 +44,12 @@ bool RecordId::FromBytes(std::string_view b, RecordId* out) {
 RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos) {
   // Canonical, versioned encoding: changing it would re-key every record, so don't.
   // "logship.file.v1", len(agent_id), agent_id, device, inode, fingerprint, offset; the
-  // integers as 8 little-endian bytes. Built on the stack: the collector derives one id
-  // per file record, so this runs a million times a second.
-  static constexpr std::string_view kTag = "logship.file.v1";
-  const size_t size = kTag.size() + 8 + agent_id.size() + 32;
+  // integers as 8 little-endian bytes. A later generation (> 0) uses "logship.file.v2" and
+  // appends it. Built on the stack: the collector derives one id per file record, so this
+  // runs a million times a second.
+  const bool v2 = pos.generation != 0;
+  const std::string_view tag = v2 ? "logship.file.v2" : "logship.file.v1";
+  const size_t size = tag.size() + 8 + agent_id.size() + 32 + (v2 ? 8 : 0);
   char stack[256];
   std::string heap;
   char* key = stack;
@@ -59,8 +61,8 @@ RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos) {
   const auto put = [&p](uint64_t v) {
     for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
   };
-  std::memcpy(p, kTag.data(), kTag.size());
-  p += kTag.size();
+  std::memcpy(p, tag.data(), tag.size());
+  p += tag.size();
   put(agent_id.size());
   if (!agent_id.empty()) std::memcpy(p, agent_id.data(), agent_id.size());
   p += agent_id.size();
@@ -68,6 +70,7 @@ RecordId FileRecordId(std::string_view agent_id, const FilePosition& pos) {
   put(pos.inode);
   put(pos.fingerprint);
   put(pos.offset);
+  if (v2) put(pos.generation);
   return IdFromKey(std::string_view(key, size));
 }
 
@@ -79,6 +82,14 @@ RecordId JournalRecordId(std::string_view agent_id, std::string_view cursor) {
   key.append(agent_id);
   PutU64(key, cursor.size());
   key.append(cursor);
+  return IdFromKey(key);
+}
+
+RecordId BoundRecordId(std::string_view principal, const RecordId& id) {
+  std::string key("logship.bound.v1");
+  PutU64(key, principal.size());
+  key.append(principal);
+  key.append(id.AsBytes());
   return IdFromKey(key);
 }
 

@@ -23,6 +23,7 @@ uint32_t Batcher::SourceIndex(const LineRecord& r) {
       f->set_device(file->device);
       f->set_inode(file->inode);
       f->set_fingerprint(file->fingerprint);
+      if (file->generation != 0) f->set_generation(file->generation);
     }
     approx_bytes_ += r.source_name.size() + 40;
     return static_cast<uint32_t>(batch_.sources_size() - 1);
@@ -32,7 +33,8 @@ uint32_t Batcher::SourceIndex(const LineRecord& r) {
     if (inserted) it->second = add_source(nullptr);
     return it->second;
   }
-  const FileKey key{r.source_id, r.start_position.device, r.start_position.inode, r.start_position.fingerprint};
+  const FileKey key{r.source_id, r.start_position.device, r.start_position.inode, r.start_position.fingerprint,
+                    r.start_position.generation};
   if (last_file_ == nullptr || key != last_key_) {
     auto [it, inserted] = file_sources_.try_emplace(key);
     if (inserted) it->second.index = add_source(&r.start_position);
@@ -79,21 +81,40 @@ bool Batcher::Add(const LineRecord& r) {
     return batch_.records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
   }
   const auto& p = r.next_position;
-  auto& cp = positions_[{p.device, p.inode}];
+  auto it = positions_.find(std::make_tuple(r.file_source, p.device, p.inode));
+  if (it == positions_.end())
+    it = positions_.emplace(std::make_tuple(std::string(r.file_source), p.device, p.inode), v1::FileCheckpoint()).first;
+  auto& cp = it->second;
   if (cp.path().size() != r.source_name.size() || cp.path() != r.source_name) cp.set_path(std::string(r.source_name));
+  if (cp.source().size() != r.file_source.size()) cp.set_source(std::string(r.file_source));
   cp.set_device(p.device);
   cp.set_inode(p.inode);
   cp.set_fingerprint(p.fingerprint);
+  cp.set_generation(p.generation);
   cp.set_offset(p.offset);
+  cp.set_released_unix_nano(0);
+  // The bytes just before the new offset (the record's last bytes, and its newline): a
+  // restart checks the file still holds them there.
+  const bool terminated = p.offset == r.start_position.offset + r.body.size() + 1;
+  const size_t keep = std::min(r.body.size(), size_t{32} - (terminated ? 1 : 0));
+  std::string* tail = cp.mutable_tail();
+  tail->assign(r.body.substr(r.body.size() - keep));
+  if (terminated) tail->push_back('\n');
 
   return batch_.records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
+}
+
+void Batcher::AddPositions(const v1::Checkpoints& delta) {
+  for (const auto& f : delta.files()) positions_[std::make_tuple(f.source(), f.device(), f.inode())] = f;
+  for (const auto& j : delta.journals()) cursors_[j.key()] = j.cursor();
 }
 
 Result<FilledBatch> Batcher::Take() {
   FilledBatch out;
   batch_.set_agent_id(agent_id_);
   batch_.set_host(host_);
-  if (!batch_.SerializeToString(&out.batch)) return Status::InvalidArgument("cannot serialize batch");
+  if (batch_.records_size() > 0 && !batch_.SerializeToString(&out.batch))
+    return Status::InvalidArgument("cannot serialize batch");
   out.record_count = static_cast<uint32_t>(batch_.records_size());
   for (auto& [key, cp] : positions_) *out.delta.add_files() = std::move(cp);
   for (auto& [key, cursor] : cursors_) {

@@ -33,7 +33,11 @@ class Batcher {
 
   // Adds a record. True when the batch is full (max_records or max_bytes) and should be sealed.
   bool Add(const LineRecord& record);
-  bool empty() const { return batch_.records_size() == 0; }
+  // Adds positions that moved without a record; they take effect with this batch.
+  void AddPositions(const v1::Checkpoints& delta);
+  // No records and no positions: nothing to seal. (A batch of positions alone is sealed
+  // too: it is checkpointed in order without being spooled, see SpoolWriter.)
+  bool empty() const { return batch_.records_size() == 0 && positions_.empty() && cursors_.empty(); }
   size_t records() const { return static_cast<size_t>(batch_.records_size()); }
   // At least half of max_records or max_bytes.
   bool HalfFull() const {
@@ -41,6 +45,7 @@ class Batcher {
   }
 
   // Serializes the batch, hands it over and starts an empty one. REQUIRES: !empty().
+  // A batch without records has an empty `batch`.
   // (Serializing here, on the thread that built the records, keeps them in this core's
   // cache; the writer thread then reads one contiguous buffer.)
   Result<FilledBatch> Take();
@@ -58,13 +63,15 @@ class Batcher {
     uint32_t index = 0;
     uint64_t next_offset = 0;  // where the previous record of this source ended (+1, the newline)
   };
-  using FileKey = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>;  // source_id, device, inode, fingerprint
+  // source_id, device, inode, fingerprint, generation
+  using FileKey = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>;
   std::unordered_map<uint64_t, uint32_t> source_index_;  // source_id → index in batch_.sources
   std::map<FileKey, FileSource> file_sources_;
   FileKey last_key_{};                 // a one-entry cache: runs of lines come from one file
   FileSource* last_file_ = nullptr;
   uint64_t last_observed_ = 0;         // observed time of the previous record in the batch
-  std::map<std::pair<uint64_t, uint64_t>, v1::FileCheckpoint> positions_;
+  // (file source key, device, inode) → where that file stands after this batch.
+  std::map<std::tuple<std::string, uint64_t, uint64_t>, v1::FileCheckpoint, std::less<>> positions_;
   std::map<std::string, std::string, std::less<>> cursors_;  // journal key → cursor
 };
 

@@ -2,9 +2,11 @@
 
 #include <grpcpp/support/channel_arguments.h>
 
-#include <set>
+#include <charconv>
+#include <map>
 
 #include "agent/shipper/backoff.h"
+#include "agent/shipper/frame_splitter.h"
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/thread_name.h"
@@ -15,6 +17,19 @@ namespace logship::agent {
 namespace {
 constexpr std::string_view kComponent = "shipper";
 constexpr auto kPoll = std::chrono::milliseconds(100);
+// How long a new stream waits for the collector's limits before sending without them.
+constexpr auto kLimitsWait = std::chrono::seconds(5);
+// The smallest frame size a refusal without a name can make the shipper assume.
+constexpr uint64_t kMinAssumedFrame = 64 << 10;
+
+// A decimal metadata value, or 0 when absent or not a number (never trusted further).
+uint64_t MetadataNumber(const std::multimap<grpc::string_ref, grpc::string_ref>& md, const char* key) {
+  auto it = md.find(key);
+  if (it == md.end()) return 0;
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  return ec == std::errc() && end == it->second.data() + it->second.size() ? v : 0;
+}
 }  // namespace
 
 Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const CollectorClientConfig& config) {
@@ -35,12 +50,13 @@ Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const C
 }
 
 Shipper::Shipper(const CollectorClientConfig& config, std::string agent_id, std::string token, spool::Spool& spool,
-                 std::string dead_letter_dir, std::shared_ptr<grpc::ChannelCredentials> credentials)
+                 std::string dead_letter_dir, std::shared_ptr<grpc::ChannelCredentials> credentials, int zstd_level)
     : config_(config),
       agent_id_(std::move(agent_id)),
       token_(std::move(token)),
       spool_(spool),
-      dead_letter_dir_(std::move(dead_letter_dir)) {
+      dead_letter_dir_(std::move(dead_letter_dir)),
+      zstd_level_(zstd_level) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(-1);
   // The collector's console shows each agent's version from this.
@@ -110,24 +126,32 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
 
   std::mutex mu;
   std::condition_variable cv;
-  std::set<uint64_t> in_flight;  // GUARDED_BY(mu)
-  bool broken = false;           // GUARDED_BY(mu)
+  std::map<uint64_t, uint32_t> parts_left;  // GUARDED_BY(mu): sequence → parts not acked yet
+  size_t frames_in_flight = 0;              // GUARDED_BY(mu)
+  bool broken = false;                      // GUARDED_BY(mu)
+  bool limits_known = false;                // GUARDED_BY(mu)
+  WireLimits limits;                        // GUARDED_BY(mu)
   std::atomic<bool> acks_flowed{false};
   std::atomic<bool> closed_by_server{false};  // Read() ended: the call is over, its status is final
 
   std::thread reader([&] {
     SetThreadName("shipper-acks");
+    // The collector's limits come first (an older collector sends none before its first ack).
+    stream->WaitForInitialMetadata();
+    {
+      const auto& md = ctx.GetServerInitialMetadata();
+      std::lock_guard<std::mutex> lock(mu);
+      limits.max_frame_bytes = MetadataNumber(md, "logship-max-frame-bytes");
+      limits.max_uncompressed_bytes = MetadataNumber(md, "logship-max-uncompressed-bytes");
+      limits.max_records = MetadataNumber(md, "logship-max-records");
+      limits_known = true;
+    }
+    cv.notify_all();
     logship::v1::BatchAck ack;
     while (stream->Read(&ack)) {
       const uint64_t seq = ack.sequence();
-      if (ack.status() == logship::v1::BatchAck::OK) {
-        spool_.Ack(seq);
-        ++batches_acked_;
-        acks_flowed = true;
-      } else if (ack.status() == logship::v1::BatchAck::REJECTED) {
-        if (DeadLetter(seq, ack.reason())) spool_.Ack(seq);
-      } else {
-        // RETRY: the collector could not store it now. Back off and resend the window.
+      if (ack.status() == logship::v1::BatchAck::RETRY) {
+        // The collector could not store it now. Back off and resend the window.
         LogWarn(kComponent, "collector asked to retry batch " + std::to_string(seq) + ": " + ack.reason());
         ++batches_retried_;
         std::lock_guard<std::mutex> lock(mu);
@@ -135,9 +159,31 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
         cv.notify_all();
         return;
       }
-      std::lock_guard<std::mutex> lock(mu);
-      in_flight.erase(seq);
+      // OK, or REJECTED: the frame (or one of its parts) can never be stored; the whole
+      // spooled frame is kept in dead-letter/ (a superset: parts already stored are
+      // de-duplicated if it is ever replayed).
+      if (ack.status() != logship::v1::BatchAck::OK && !DeadLetter(seq, ack.reason())) {
+        std::lock_guard<std::mutex> lock(mu);
+        broken = true;  // could not keep it: it stays spooled, sent again later
+        cv.notify_all();
+        return;
+      }
+      bool done = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (frames_in_flight > 0) --frames_in_flight;
+        auto it = parts_left.find(seq);
+        if (it != parts_left.end() && --it->second == 0) {
+          parts_left.erase(it);
+          done = true;
+        }
+      }
       cv.notify_all();
+      if (done) {
+        spool_.Ack(seq);
+        if (ack.status() == logship::v1::BatchAck::OK) ++batches_acked_;
+        acks_flowed = true;
+      }
     }
     closed_by_server = true;
     std::lock_guard<std::mutex> lock(mu);
@@ -145,15 +191,44 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
     cv.notify_all();
   });
 
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, kLimitsWait, [&] { return limits_known || broken || stopping_; });
+  }
+  FrameSplitter splitter(zstd_level_);
+  uint64_t largest_sent = 0;
   uint64_t next = spool_.FirstUnacked();
   logship::v1::BatchFrame frame;
-  while (!stopping_) {
+  // Waits for room for one more frame; false when the stream is over.
+  const auto wait_window = [&]() -> bool {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!broken && !stopping_ && frames_in_flight >= config_.max_in_flight) cv.wait_for(lock, kPoll);
+    return !broken && !stopping_;
+  };
+  const auto send = [&](uint64_t sequence, uint8_t codec, uint32_t records, uint64_t uncompressed, std::string payload,
+                        uint32_t part, uint32_t parts) -> bool {
+    if (!wait_window()) return false;
+    frame.set_agent_id(agent_id_);
+    frame.set_sequence(sequence);
+    frame.set_codec(static_cast<logship::v1::Codec>(codec));
+    frame.set_record_count(records);
+    frame.set_uncompressed_bytes(uncompressed);
+    frame.set_part(part);
+    frame.set_parts(parts);
+    *frame.mutable_payload() = std::move(payload);
     {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait_for(lock, kPoll, [&] { return broken || stopping_ || in_flight.size() < config_.max_in_flight; });
-      if (broken) break;
-      if (in_flight.size() >= config_.max_in_flight) continue;
+      std::lock_guard<std::mutex> lock(mu);
+      ++frames_in_flight;
     }
+    largest_sent = std::max<uint64_t>(largest_sent, frame.payload().size());
+    if (!stream->Write(frame)) return false;
+    ++batches_sent_;
+    bytes_sent_ += frame.payload().size();
+    return true;
+  };
+  bool writing = true;
+  while (writing && !stopping_) {
+    if (!wait_window()) break;
     if (next >= spool_.NextSequence()) {
       spool_.WaitForFrame(next, kPoll);
       continue;
@@ -168,19 +243,55 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
       ++next;  // acknowledged meanwhile, or lost to corruption
       continue;
     }
-    frame.set_agent_id(agent_id_);
-    frame.set_sequence(f->sequence);
-    frame.set_codec(static_cast<logship::v1::Codec>(f->codec));
-    frame.set_record_count(f->record_count);
-    frame.set_uncompressed_bytes(f->uncompressed_bytes);
-    *frame.mutable_payload() = std::move(f->payload);
+    WireLimits effective;
     {
       std::lock_guard<std::mutex> lock(mu);
-      in_flight.insert(next);
+      effective = limits;
     }
-    if (!stream->Write(frame)) break;
-    ++batches_sent_;
-    bytes_sent_ += frame.payload().size();
+    if (assumed_max_frame_ != 0)
+      effective.max_frame_bytes = effective.max_frame_bytes == 0 ? assumed_max_frame_
+                                                                 : std::min(effective.max_frame_bytes, assumed_max_frame_);
+    const uint64_t seq = f->sequence;
+    if (FrameSplitter::Fits(*f, effective)) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        parts_left[seq] = 1;
+      }
+      writing = send(seq, f->codec, f->record_count, f->uncompressed_bytes, std::move(f->payload), 0, 0);
+      ++next;
+      continue;
+    }
+    auto split = splitter.Split(*f, effective);
+    if (!split.ok()) {
+      if (DeadLetter(seq, split.status().message())) spool_.Ack(seq);
+      ++next;
+      continue;
+    }
+    ++frames_split_;
+    const std::string why = "a record fits no frame under the collector's limits (max_frame_bytes " +
+                            std::to_string(effective.max_frame_bytes) + ", max_uncompressed_bytes " +
+                            std::to_string(effective.max_uncompressed_bytes) + ")";
+    bool kept = true;
+    for (size_t i = 0; kept && i < split->unfit.size(); ++i) kept = DeadLetterRecord(seq, i, split->unfit[i], why);
+    if (!kept) break;  // disk trouble: the frame stays spooled
+    const auto parts = static_cast<uint32_t>(split->parts.size());
+    LogInfo(kComponent, "batch " + std::to_string(seq) + " exceeds the collector's limits; sending it as " +
+                            std::to_string(parts) + " parts" +
+                            (split->unfit.empty() ? "" : " (" + std::to_string(split->unfit.size()) + " record(s) set aside)"));
+    if (parts == 0) {
+      spool_.Ack(seq);
+      ++next;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      parts_left[seq] = parts;
+    }
+    for (uint32_t i = 0; writing && i < parts; ++i) {
+      WirePart& p = split->parts[i];
+      writing = send(seq, static_cast<uint8_t>(logship::v1::CODEC_ZSTD), p.record_count, p.uncompressed_bytes,
+                     std::move(p.payload), i, parts);
+    }
     ++next;
   }
 
@@ -201,12 +312,38 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
                             std::to_string(static_cast<int>(st.error_code())) + ")");
     // A frame the collector can never accept is named in the trailers; set it aside.
     const auto& trailers = ctx.GetServerTrailingMetadata();
-    if (auto it = trailers.find("logship-rejected-sequence"); it != trailers.end()) {
-      const uint64_t seq = std::stoull(std::string(it->second.data(), it->second.size()));
-      if (DeadLetter(seq, st.error_message())) spool_.Ack(seq);
+    const uint64_t rejected = MetadataNumber(trailers, "logship-rejected-sequence");
+    if (rejected != 0) {
+      if (DeadLetter(rejected, st.error_message())) spool_.Ack(rejected);
+    } else if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && largest_sent > kMinAssumedFrame) {
+      // Refused before the collector saw it (gRPC's own message limit): assume less.
+      assumed_max_frame_ = std::max(kMinAssumedFrame, largest_sent / 2);
+      LogWarn(kComponent, "collector " + name + " refused a frame as too large without naming it; sending frames of at most " +
+                              std::to_string(assumed_max_frame_) + " bytes from now on");
     }
   }
   return acks_flowed ? StreamEnd::kAcksFlowed : StreamEnd::kFailed;
+}
+
+bool Shipper::DeadLetterRecord(uint64_t sequence, size_t index, const std::string& batch, const std::string& reason) {
+  if (Status s = MakeDirs(dead_letter_dir_); !s.ok()) {
+    LogError(kComponent, s.message());
+    return false;
+  }
+  ZstdCompressor z(zstd_level_);
+  std::string payload;
+  Status s = z.Compress(batch, &payload);
+  const std::string base = dead_letter_dir_ + "/" + std::to_string(sequence) + "." + std::to_string(index);
+  if (s.ok()) s = WriteFileAtomically(base + ".zst", payload, true);
+  if (s.ok()) s = WriteFileAtomically(base + ".reason", reason + "\n", true);
+  if (!s.ok()) {
+    LogError(kComponent, "cannot write dead letter (the batch stays spooled): " + s.message());
+    return false;
+  }
+  LogError(kComponent, "a record of batch " + std::to_string(sequence) + " (" + std::to_string(batch.size()) +
+                           " bytes) was set aside in " + base + ".zst: " + reason);
+  ++records_dead_lettered_;
+  return true;
 }
 
 bool Shipper::DeadLetter(uint64_t sequence, const std::string& reason) {

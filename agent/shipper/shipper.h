@@ -8,6 +8,12 @@
 // in any order. When the stream breaks (collector gone, RETRY ack) every unacknowledged
 // frame is sent again on the next stream, after a backoff, to the next endpoint in turn.
 // Re-sending is safe: sinks de-duplicate by record id.
+//
+// Limits: the collector announces its frame limits at stream start; a spooled frame over
+// them is sent as parts (frame_splitter.h), and a record that fits no frame is set aside in
+// dead-letter/. A collector that refuses a frame with RESOURCE_EXHAUSTED without naming it
+// (gRPC's own message limit, an older collector) makes the shipper halve the frame size it
+// assumes, so no frame is ever re-sent forever.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -33,7 +39,7 @@ class Shipper {
  public:
   // `credentials` secure every channel (TLS) or not (insecure); see MakeChannelCredentials.
   Shipper(const CollectorClientConfig& config, std::string agent_id, std::string token, spool::Spool& spool,
-          std::string dead_letter_dir, std::shared_ptr<grpc::ChannelCredentials> credentials);
+          std::string dead_letter_dir, std::shared_ptr<grpc::ChannelCredentials> credentials, int zstd_level = 1);
   ~Shipper();
 
   void Start();
@@ -46,6 +52,8 @@ class Shipper {
   uint64_t batches_retried() const { return batches_retried_.load(); }
   uint64_t batches_dead_lettered() const { return batches_dead_lettered_.load(); }
   uint64_t bytes_sent() const { return bytes_sent_.load(); }
+  uint64_t frames_split() const { return frames_split_.load(); }
+  uint64_t records_dead_lettered() const { return records_dead_lettered_.load(); }
 
  private:
   enum class StreamEnd { kStopped, kFailed, kAcksFlowed };
@@ -53,6 +61,9 @@ class Shipper {
   StreamEnd RunStream(size_t endpoint);
   // Copies the frame to dead_letter_dir; true when it is safely there (then it may be acked).
   bool DeadLetter(uint64_t sequence, const std::string& reason);
+  // Keeps one record that fits no frame (a serialized one-record Batch) as
+  // dead_letter_dir/<sequence>.<index>.zst; true when it is safely there.
+  bool DeadLetterRecord(uint64_t sequence, size_t index, const std::string& batch, const std::string& reason);
 
   const CollectorClientConfig config_;
   const std::string agent_id_;
@@ -69,6 +80,10 @@ class Shipper {
   std::condition_variable sleep_cv_;
 
   std::atomic<uint64_t> batches_sent_{0}, batches_acked_{0}, batches_retried_{0}, batches_dead_lettered_{0}, bytes_sent_{0};
+  std::atomic<uint64_t> frames_split_{0}, records_dead_lettered_{0};
+  // Shipper thread only: a frame size learnt from an unnamed RESOURCE_EXHAUSTED (0: none).
+  uint64_t assumed_max_frame_ = 0;
+  int zstd_level_ = 1;
 };
 
 }  // namespace logship::agent

@@ -12,6 +12,7 @@
 
 #include "common/record_id.h"
 #include "common/status.h"
+#include "logship/agent/v1/checkpoint.pb.h"
 
 namespace logship::agent {
 
@@ -39,9 +40,11 @@ struct LineRecord {
   int32_t severity = 0;               // OpenTelemetry severity number; 0 = unknown
   uint32_t flags = 0;                 // logship.v1.LogRecord.Flags
 
-  // Where the source stands once this record is spooled: a file position …
+  // Where the source stands once this record is spooled: a file position (of the file
+  // source `file_source`) …
   enum class Position { kFile, kJournal } position = Position::kFile;
   FilePosition next_position;
+  std::string_view file_source;
   // … or a journal cursor (the last entry consumed), keyed by the journal source's key.
   std::string_view journal_key;
   std::string_view journal_cursor;
@@ -56,6 +59,10 @@ class Emitter {
   // The source has read everything there is for now (every file at its end, the journal
   // at its tail): a well-filled batch need not wait out its linger.
   virtual void CaughtUp() {}
+  // A position that moves without a record (start_at skipping a file's history, a released
+  // file's tombstone). It takes effect in order with the records emitted before it: once
+  // they are spooled.
+  virtual void UpdatePosition(const v1::Checkpoints& delta) = 0;
 };
 
 class Source {

@@ -1,5 +1,6 @@
 #include "agent/spool/segment_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "agent/spool/frame_format.h"
@@ -47,12 +48,36 @@ std::optional<uint64_t> SegmentReader::Resync(uint64_t from) {
   return std::nullopt;
 }
 
+void SegmentReader::SkipDamagedHeader() {
+  ++corrupt_frames_;
+  pos_ = valid_end_ = std::min<uint64_t>(kSegmentHeaderSize, file_size_);
+}
+
+bool SegmentReader::TornAt(uint64_t offset) {
+  // What a crash mid-append leaves: part of a header, a header whose frame runs past the end
+  // of the file, or zeros (blocks allocated but never written before a power cut). Anything
+  // else after the last valid frame is damage to a complete frame.
+  const uint64_t left = file_size_ - offset;
+  if (left < kFrameHeaderSize) return true;
+  FrameHeader h;
+  if (!PreadExact(fd_, offset, kFrameHeaderSize, &buf_).ok()) return true;
+  if (DecodeFrameHeader(buf_, &h) == HeaderCheck::kOk && offset + h.total_size() > file_size_) return true;
+  constexpr size_t kChunk = 64 << 10;
+  for (uint64_t at = offset; at < file_size_; at += kChunk) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, file_size_ - at));
+    if (!PreadExact(fd_, at, n, &buf_).ok()) return true;
+    if (buf_.find_first_not_of('\0') != std::string::npos) return false;
+  }
+  return true;
+}
+
 std::optional<FrameLocation> SegmentReader::Next() {
   if (!status_.ok() || pos_ >= file_size_) return std::nullopt;
   FrameLocation loc;
   if (!ValidFrameAt(pos_, &loc.header)) {
     auto next = Resync(pos_ + 1);
-    if (!next) {  // torn tail: nothing valid after this point
+    if (!next) {  // nothing valid after this point: a torn tail, or a damaged last frame
+      if (!TornAt(pos_)) ++corrupt_frames_;
       skipped_bytes_ += file_size_ - pos_;
       pos_ = file_size_;
       return std::nullopt;

@@ -23,6 +23,9 @@ class SegmentReader {
 
   // Checks the segment header. Corruption when it is missing or foreign.
   Status ReadSegmentHeader();
+  // After a damaged header: counts it as one corrupt frame and scans the frames after it
+  // anyway (they are whole and checksummed; only the header was hit).
+  void SkipDamagedHeader();
 
   // The next valid frame, skipping (and counting) damaged regions; nullopt at the end of
   // the valid data. I/O errors end the scan and are reported by status().
@@ -30,7 +33,8 @@ class SegmentReader {
 
   // End offset of the last valid frame: where a torn tail is cut.
   uint64_t valid_end() const { return valid_end_; }
-  // Damaged regions followed by valid frames (each counts as one lost frame).
+  // Damaged regions (each counts as one lost frame): between valid frames, a complete but
+  // damaged last frame, a damaged segment header. A torn tail is not damage.
   uint64_t corrupt_frames() const { return corrupt_frames_; }
   // Bytes after the last valid frame (a torn tail), or skipped in damaged regions.
   uint64_t skipped_bytes() const { return skipped_bytes_; }
@@ -41,6 +45,8 @@ class SegmentReader {
   bool ValidFrameAt(uint64_t offset, FrameHeader* header);
   // The offset of the next valid frame after `from`, if any.
   std::optional<uint64_t> Resync(uint64_t from);
+  // Whether the bytes from `offset` to the end are what an interrupted append leaves.
+  bool TornAt(uint64_t offset);
 
   int fd_;
   uint64_t file_size_;

@@ -77,10 +77,10 @@ Status Spool::Recover() {
     if (::fstat(seg.fd.get(), &st) != 0) return Status::FromErrno("stat " + seg.path, errno);
     SegmentReader reader(seg.fd.get(), static_cast<uint64_t>(st.st_size));
     if (Status h = reader.ReadSegmentHeader(); !h.ok()) {
-      LogWarn(kComponent, "removing unusable segment " + seg.path + ": " + h.message());
-      ::unlink(seg.path.c_str());
-      ++recovery_.corrupt_frames;
-      continue;
+      // Its frames may still be whole: each carries its own magic and checksum.
+      LogWarn(kComponent, "segment " + seg.path + " has a damaged header (" + h.message() +
+                              "); recovering the frames after it");
+      reader.SkipDamagedHeader();
     }
     ++recovery_.segments;
     segments_.push_back(std::move(seg));
@@ -216,9 +216,14 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
     bytes_ += frame_size;
     unacked_.emplace(sequence, FrameRef{active_, offset, h});
     next_sequence_ = sequence + 1;
-    // A deferred frame becomes readable at the Sync() that makes it durable; this one's
-    // fdatasync (if any) also covered every deferred frame before it in the segment.
-    if (!(r.defer_sync && options_.fsync == FsyncPolicy::kBatch)) readable_end_ = next_sequence_;
+    // A frame becomes readable (shippable) once durable: with fsync batch at the Sync() that
+    // makes a deferred frame durable (this one's fdatasync also covered every deferred frame
+    // before it in the segment), with fsync interval at the next interval Sync(). A shipped
+    // frame that a power cut undid would have its lines read again with new observed times:
+    // stored twice. With fsync never that risk is accepted (README).
+    const bool durable_now = options_.fsync == FsyncPolicy::kNever ||
+                             (options_.fsync == FsyncPolicy::kBatch && !r.defer_sync);
+    if (durable_now) readable_end_ = next_sequence_;
   }
   appended_.notify_all();
   return sequence;

@@ -93,7 +93,7 @@ class Spool {
   // ---- shipper thread ----
   // Smallest sequence not yet acknowledged (NextSequence() when all are).
   uint64_t FirstUnacked() const;
-  // One past the last readable frame: appended and, with fsync: batch, durable.
+  // One past the last readable frame: appended and, with fsync batch or interval, durable.
   uint64_t NextSequence() const;
   // Waits until a frame with sequence >= `sequence` has been appended; false on timeout.
   bool WaitForFrame(uint64_t sequence, std::chrono::milliseconds timeout) const;

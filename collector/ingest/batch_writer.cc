@@ -2,6 +2,10 @@
 
 #include <chrono>
 
+#include "collector/ingest/record_json.h"
+#include "common/log.h"
+#include "common/record_id.h"
+
 namespace logship::collector {
 namespace {
 
@@ -17,7 +21,9 @@ BatchWriter::BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry)
     : BatchWriter(AllRequired(sinks), registry) {}
 
 BatchWriter::BatchWriter(std::vector<SinkSlot> sinks, metrics::Registry& registry)
-    : dropped_(registry.GetCounter("logship_collector_pipeline_dropped_total", "Records dropped by drop stages.")) {
+    : dropped_(registry.GetCounter("logship_collector_pipeline_dropped_total", "Records dropped by drop stages.")),
+      refused_(registry.GetCounter("logship_collector_sink_dead_lettered_total",
+                                   "Records refused for good and kept in a dead-letter store.", {{"sink", "ingest"}})) {
   for (const SinkSlot& slot : sinks) {
     slot.sink->RegisterMetrics(registry);
     if (slot.required) {
@@ -35,8 +41,25 @@ void BatchWriter::Stop(std::chrono::milliseconds grace) {
   for (auto& q : optional_) q->Stop(grace);
 }
 
-WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch) {
-  dropped_.Inc(pipeline.Process(batch.batch));
+WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch,
+                               const std::vector<RefusedRecord>& refused, const EventTimeWindow& window) {
+  if (!refused.empty()) {
+    if (dead_letters_ == nullptr) return {WriteOutcome::kReject, refused.front().reason};
+    std::vector<DeadLetter> letters;
+    for (const auto& r : refused) {
+      RecordId id;
+      RecordId::FromBytes(r.record.id(), &id);
+      letters.push_back(DeadLetter{id.ToUuid(), batch.agent_id, "ingest", "limit", r.reason,
+                                   RecordAsJson(*batch.batch, r.record)});
+    }
+    if (Status s = dead_letters_->Store(letters); !s.ok())
+      return {WriteOutcome::kRetry, "cannot keep refused records in the dead letter: " + s.message()};
+    refused_.Inc(refused.size());
+    LogWarn("ingest", std::to_string(refused.size()) + " record(s) of batch " + std::to_string(batch.sequence) +
+                          " from " + batch.agent_id + " refused (" + refused.front().reason + "); kept in " +
+                          dead_letters_->Describe());
+  }
+  dropped_.Inc(pipeline.Process(batch.batch, window));
   for (size_t i = 0; i < required_.size(); ++i) {
     Sink* sink = required_[i];
     const SinkMetrics& m = required_metrics_[i];

@@ -10,9 +10,11 @@
 #include <memory>
 #include <vector>
 
+#include "collector/ingest/frame_decoder.h"
 #include "collector/ingest/optional_sink_queue.h"
 #include "collector/ingest/sink_metrics.h"
 #include "collector/pipeline/pipeline.h"
+#include "collector/sinks/dead_letter_store.h"
 #include "collector/sinks/sink.h"
 
 namespace logship::collector {
@@ -30,7 +32,13 @@ class BatchWriter {
   // Convenience: every sink required.
   BatchWriter(std::vector<Sink*> sinks, metrics::Registry& registry);
   ~BatchWriter();
-  WriteResult Write(const Pipeline& pipeline, DecodedBatch& batch);
+  // Where records refused at decoding go (sink "ingest"); must outlive the writer. Without
+  // one, such records fail their batch (kReject), as nothing could keep them.
+  void SetDeadLetterStore(DeadLetterStore* store) { dead_letters_ = store; }
+  // `refused`: records the decoder took out of `batch`; they are kept in the dead-letter
+  // store before the batch is written (a failure to keep them is a retry of the whole).
+  WriteResult Write(const Pipeline& pipeline, DecodedBatch& batch, const std::vector<RefusedRecord>& refused = {},
+                    const EventTimeWindow& window = {});
   // Gives optional sinks up to `grace` to catch up, then stops their queues.
   void Stop(std::chrono::milliseconds grace);
 
@@ -39,6 +47,8 @@ class BatchWriter {
   std::vector<SinkMetrics> required_metrics_;  // parallel to required_
   std::vector<std::unique_ptr<OptionalSinkQueue>> optional_;
   metrics::Counter& dropped_;
+  metrics::Counter& refused_;
+  DeadLetterStore* dead_letters_ = nullptr;
 };
 
 }  // namespace logship::collector

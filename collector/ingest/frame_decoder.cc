@@ -73,7 +73,8 @@ Status CheckShape(std::string_view bytes, const logship::v1::BatchFrame& f, cons
 
 }  // namespace
 
-Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch* out) {
+Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch* out,
+                            std::vector<RefusedRecord>* refused, std::string_view principal) {
   if (f.agent_id().empty()) return Status::InvalidArgument("frame has no agent_id");
   if (f.sequence() == 0) return Status::InvalidArgument("frame has no sequence");
   if (f.payload().size() > limits_.max_frame_bytes)
@@ -111,25 +112,48 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
   if (static_cast<uint64_t>(out->records_size()) != f.record_count())
     return Status::InvalidArgument("batch holds " + std::to_string(out->records_size()) + " records, frame declared " +
                                    std::to_string(f.record_count()));
-  if (out->agent_id() != f.agent_id()) return Status::InvalidArgument("batch agent_id differs from the frame's");
+  if (out->agent_id().empty()) return Status::InvalidArgument("batch has no agent_id");
   const auto sources = static_cast<uint32_t>(out->sources_size());
   const auto check_attributes = [&](const auto& attrs) -> Status {
     if (static_cast<uint64_t>(attrs.size()) > limits_.max_attributes)
       return Status::ResourceExhausted(std::to_string(attrs.size()) + " attributes exceed max_attributes");
     for (const auto& kv : attrs) {
       if (kv.key().size() + kv.value().size() > limits_.max_attribute_bytes)
-        return Status::ResourceExhausted("an attribute exceeds max_attribute_bytes");
+        return Status::ResourceExhausted("an attribute of " + std::to_string(kv.key().size() + kv.value().size()) +
+                                         " bytes exceeds max_attribute_bytes (" +
+                                         std::to_string(limits_.max_attribute_bytes) + ")");
     }
     return Status::Ok();
   };
   for (const auto& s : out->sources()) {
     if (Status st = check_attributes(s.attributes()); !st.ok()) return st;
   }
-  for (const auto& r : out->records()) {
+  std::vector<std::pair<int, std::string>> over;  // records over a per-record limit
+  for (int i = 0; i < out->records_size(); ++i) {
+    const auto& r = out->records(i);
     if (r.source_index() >= sources) return Status::InvalidArgument("record refers to a missing source");
-    if (Status st = check_attributes(r.attributes()); !st.ok()) return st;
+    if (Status st = check_attributes(r.attributes()); !st.ok()) {
+      if (refused == nullptr) return st;
+      over.emplace_back(i, st.message());
+    }
   }
-  return ResolveRecordIdentity(out);
+  if (Status s = ResolveRecordIdentity(out, principal); !s.ok()) return s;
+  if (over.empty()) return Status::Ok();
+  // Move them out (after identity: their ids and observed times are known), keeping order.
+  auto* records = out->mutable_records();
+  size_t next = 0;
+  int keep = 0;
+  for (int i = 0; i < records->size(); ++i) {
+    if (next < over.size() && over[next].first == i) {
+      refused->push_back(RefusedRecord{std::move(*records->Mutable(i)), std::move(over[next].second)});
+      ++next;
+      continue;
+    }
+    if (keep != i) records->SwapElements(keep, i);
+    ++keep;
+  }
+  records->DeleteSubrange(keep, records->size() - keep);
+  return Status::Ok();
 }
 
 }  // namespace logship::collector

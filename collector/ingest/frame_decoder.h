@@ -3,6 +3,10 @@
 // consistency. Not thread-safe (owns a zstd context): one decoder per stream.
 #pragma once
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "collector/collector_config.h"
 #include "common/status.h"
 #include "common/zstd_codec.h"
@@ -11,12 +15,24 @@
 
 namespace logship::collector {
 
+// A record the decoder took out of an otherwise good batch: one over-limit value must not
+// cost its neighbours (they are written; this one goes to the dead letter).
+struct RefusedRecord {
+  logship::v1::LogRecord record;
+  std::string reason;
+};
+
 class FrameDecoder {
  public:
   explicit FrameDecoder(const Limits& limits) : limits_(limits) {}
 
   // InvalidArgument or ResourceExhausted (with a reason fit for the sender) on bad input.
-  Status Decode(const logship::v1::BatchFrame& frame, logship::v1::Batch* out);
+  // Records that break a per-record limit (an attribute over max_attribute_bytes) are moved
+  // to *refused with their ids resolved. `principal`: the authenticated sender, or "" (see
+  // ResolveRecordIdentity). The frame's agent_id may differ from the batch's (an agent
+  // renamed while batches waited in its spool).
+  Status Decode(const logship::v1::BatchFrame& frame, logship::v1::Batch* out,
+                std::vector<RefusedRecord>* refused = nullptr, std::string_view principal = {});
 
  private:
   const Limits limits_;

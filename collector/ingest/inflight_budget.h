@@ -27,6 +27,14 @@ class InflightBudget {
     return true;
   }
 
+  // Acquire without waiting: false when `bytes` do not fit now.
+  bool TryAcquire(uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (used_ != 0 && used_ + bytes > max_) return false;
+    used_ += bytes;
+    return true;
+  }
+
   void Release(uint64_t bytes) {
     {
       std::lock_guard<std::mutex> lock(mu_);

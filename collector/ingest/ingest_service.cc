@@ -1,5 +1,7 @@
 #include "collector/ingest/ingest_service.h"
 
+#include <grpc/grpc_security_constants.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -14,7 +16,7 @@ namespace {
 constexpr std::string_view kComponent = "ingest";
 }
 
-grpc::Status AuthenticateCall(const IngestSettings& settings, grpc::ServerContext* context, std::string* agent,
+grpc::Status AuthenticateCall(const IngestSettings& settings, const grpc::ServerContextBase* context, std::string* agent,
                               metrics::Counter& failures) {
   agent->clear();
   if (!settings.auth.required()) return grpc::Status::OK;
@@ -30,6 +32,15 @@ grpc::Status AuthenticateCall(const IngestSettings& settings, grpc::ServerContex
   }
   *agent = *who;
   return grpc::Status::OK;
+}
+
+std::string Principal(const std::string& token_agent, const grpc::ServerContextBase* context) {
+  if (!token_agent.empty()) return token_agent;
+  const auto auth = context->auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return {};
+  for (const auto& name : auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME))
+    return "cert:" + std::string(name.data(), name.size());
+  return {};
 }
 
 IngestService::IngestService(std::shared_ptr<const IngestSettings> settings, BatchWriter& writer,
@@ -78,12 +89,23 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
   std::string authenticated;
   if (grpc::Status auth = AuthenticateCall(*settings(), context, &authenticated, auth_failures_); !auth.ok())
     return auth;
+  const std::string principal = Principal(authenticated, context);
+  {
+    // The limits, before the first ack: an agent fits (splits) its frames to them instead of
+    // sending one that can never be taken.
+    const Limits& l = settings()->limits;
+    context->AddInitialMetadata("logship-max-frame-bytes", std::to_string(l.max_frame_bytes));
+    context->AddInitialMetadata("logship-max-uncompressed-bytes", std::to_string(l.max_uncompressed_bytes));
+    context->AddInitialMetadata("logship-max-records", std::to_string(l.max_records));
+    stream->SendInitialMetadata();
+  }
 
   // Two halves per stream, run in parallel (gRPC allows one Read and one Write at a time
   // from different threads): this thread reads and decodes frame N+1 while `writer`
   // writes frame N to the sinks and acks it. The handoff holds at most one batch.
   struct Work {
     DecodedBatch batch;
+    std::vector<RefusedRecord> refused;  // taken out of the batch: to the dead letter
     std::shared_ptr<const IngestSettings> settings;
     uint64_t cost = 0;  // in-flight budget held until the batch is written
   };
@@ -104,10 +126,11 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
         handoff.reset();
       }
       cv.notify_all();
-      const WriteResult r = writer_.Write(*w.settings->pipeline, w.batch);
+      const WriteResult r = writer_.Write(*w.settings->pipeline, w.batch, w.refused, w.settings->limits.time_window());
       budget_->Release(w.cost);
       ack.Clear();
       ack.set_sequence(w.batch.sequence);
+      ack.set_part(w.batch.part);
       if (r.outcome == WriteOutcome::kOk) {
         ack.set_status(logship::v1::BatchAck::OK);
       } else {
@@ -147,6 +170,13 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
     MarkBusy(context);
     const logship::v1::BatchFrame& f = *frame;
     const auto s = settings();
+    if (s->auth.required()) {
+      // Every frame: a token revoked by a reload ends the streams that carry it.
+      std::string now;
+      if (grpc::Status auth = AuthenticateCall(*s, context, &now, auth_failures_); !auth.ok()) return auth;
+      if (now != authenticated)
+        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "the token now belongs to another agent; reconnect");
+    }
     if (!authenticated.empty() && f.agent_id() != authenticated) {
       auth_failures_.Inc();
       const std::string msg = "the token belongs to agent \"" + authenticated + "\" but the frame claims \"" +
@@ -166,20 +196,23 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       decoder_settings = s;
     }
     Work w;
-    Status st = decoder->Decode(f, w.batch.batch);
+    Status st = decoder->Decode(f, w.batch.batch, &w.refused, principal);
     if (!st.ok()) {
       budget_->Release(cost);
-      const std::string msg = "frame " + std::to_string(f.sequence()) + " from agent \"" +
-                              f.agent_id().substr(0, 64) + "\": " + st.message();
+      const std::string msg = "frame " + std::to_string(f.sequence()) +
+                              (f.parts() > 1 ? " part " + std::to_string(f.part()) : std::string()) +
+                              " from agent \"" + f.agent_id().substr(0, 64) + "\": " + st.message();
       LogWarn(kComponent, "rejected " + msg + " (peer " + peer + ")");
       frames_rejected_.Inc();
       context->AddTrailingMetadata("logship-rejected-sequence", std::to_string(f.sequence()));
+      if (f.parts() > 1) context->AddTrailingMetadata("logship-rejected-part", std::to_string(f.part()));
       return grpc::Status(st.code() == Status::Code::kResourceExhausted ? grpc::StatusCode::RESOURCE_EXHAUSTED
                                                                         : grpc::StatusCode::INVALID_ARGUMENT,
                           msg);
     }
     w.batch.agent_id = f.agent_id();
     w.batch.sequence = f.sequence();
+    w.batch.part = f.part();
     w.settings = s;
     w.cost = cost;
     records_received_ += static_cast<uint64_t>(w.batch.batch->records_size());

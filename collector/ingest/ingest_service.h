@@ -8,8 +8,14 @@
 // (UpdateSettings, on SIGHUP); a frame uses the settings current when it arrived.
 //
 // Authentication: when tokens are configured, a stream must carry "authorization: Bearer
-// <token>" (else UNAUTHENTICATED, checked once per stream), and every frame's agent_id must
-// be the token's agent (else PERMISSION_DENIED). Nothing is checked per record.
+// <token>" (else UNAUTHENTICATED), checked again on every frame against the current tokens
+// (a token revoked by a reload ends its streams), and every frame's agent_id must be the
+// token's agent (else PERMISSION_DENIED). Record ids are bound to the authenticated sender
+// (record_identity.h). Nothing is checked per record.
+//
+// Limits: the stream's initial metadata announces max_frame_bytes, max_uncompressed_bytes
+// and max_records, so agents split what would not fit (BatchFrame.part / parts; each part is
+// acked on its own).
 //
 // Backpressure: a frame waits for room in the in-flight byte budget before it is decoded.
 //
@@ -44,8 +50,11 @@ struct IngestSettings {
 
 // Checks the call's bearer token against `settings` (when tokens are configured). On
 // success *agent is the token's agent (empty when no tokens are configured).
-grpc::Status AuthenticateCall(const IngestSettings& settings, grpc::ServerContext* context, std::string* agent,
+grpc::Status AuthenticateCall(const IngestSettings& settings, const grpc::ServerContextBase* context, std::string* agent,
                               metrics::Counter& failures);
+// Who the call is, for binding record ids: the token's agent, else the common name of a
+// verified client certificate (mTLS), else "" (nobody is authenticated).
+std::string Principal(const std::string& token_agent, const grpc::ServerContextBase* context);
 
 class IngestService final : public logship::v1::Ingest::Service {
  public:
@@ -60,6 +69,7 @@ class IngestService final : public logship::v1::Ingest::Service {
   uint64_t records_received() const { return records_received_.load(); }
   InflightBudget& budget() { return *budget_; }
   metrics::Counter& auth_failures() { return auth_failures_; }
+  metrics::Registry& registry() { return registry_; }
   void CountReceived(const std::string& agent_id, uint64_t records);
   // Streams and batches are reported to `agents` from now on (nullptr: no more). `agents`
   // must outlive the service's streams. Any thread.

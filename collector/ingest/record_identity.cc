@@ -7,8 +7,8 @@
 
 namespace logship::collector {
 
-Status ResolveRecordIdentity(logship::v1::Batch* batch) {
-  const std::string& agent = batch->agent_id();
+Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view principal) {
+  const std::string_view agent = principal.empty() ? std::string_view(batch->agent_id()) : principal;
   std::vector<uint64_t> next_offset(static_cast<size_t>(batch->sources_size()), 0);
   uint64_t observed = 0;
   for (auto& r : *batch->mutable_records()) {
@@ -16,6 +16,12 @@ Status ResolveRecordIdentity(logship::v1::Batch* batch) {
     observed = r.observed_time_unix_nano();
     if (!r.id().empty()) {
       if (r.id().size() != 16) return Status::InvalidArgument("record id must be 16 bytes");
+      if (!principal.empty()) {
+        RecordId id;
+        RecordId::FromBytes(r.id(), &id);
+        id = BoundRecordId(principal, id);
+        r.set_id(id.AsBytes().data(), id.AsBytes().size());
+      }
       continue;
     }
     const auto& source = batch->sources(static_cast<int>(r.source_index()));
@@ -27,7 +33,7 @@ Status ResolveRecordIdentity(logship::v1::Batch* batch) {
       return Status::InvalidArgument("record offset out of range");
     const uint64_t offset = next + static_cast<uint64_t>(delta);
     const auto& f = source.file();
-    const RecordId id = FileRecordId(agent, FilePosition{f.device(), f.inode(), f.fingerprint(), offset});
+    const RecordId id = FileRecordId(agent, FilePosition{f.device(), f.inode(), f.fingerprint(), offset, f.generation()});
     r.set_id(id.AsBytes().data(), id.AsBytes().size());
     r.clear_offset_delta();
     if (r.body().size() >= std::numeric_limits<uint64_t>::max() - offset)

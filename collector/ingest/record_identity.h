@@ -5,6 +5,8 @@
 // observed time, so pipeline and sinks never see the compact form. Pure.
 #pragma once
 
+#include <string_view>
+
 #include "common/status.h"
 #include "logship/v1/record.pb.h"
 
@@ -12,6 +14,11 @@ namespace logship::collector {
 
 // InvalidArgument when a record has neither an id nor a source with a file identity, when
 // an id is not 16 bytes, or when offsets go out of range. Source indexes must be valid.
-Status ResolveRecordIdentity(logship::v1::Batch* batch);
+//
+// `principal`: who the collector authenticated (a token's agent, a client certificate's
+// name), or "" when nobody is. With a principal, file ids are derived from it rather than
+// from the batch's agent_id, and every id that travelled on the wire is bound to it
+// (BoundRecordId), so no sender can pick the ids of another agent's records.
+Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view principal = {});
 
 }  // namespace logship::collector

@@ -76,7 +76,21 @@ std::shared_ptr<const Pipeline> Pipeline::FromConfig(const ConfigNode& list) {
   return p;
 }
 
-size_t Pipeline::Process(logship::v1::Batch* batch) const {
+static void ClampEventTime(logship::v1::LogRecord* rec, const EventTimeWindow& window) {
+  const auto t = static_cast<int64_t>(rec->time_unix_nano());
+  const auto observed = static_cast<int64_t>(rec->observed_time_unix_nano());
+  if (t == 0 || observed == 0) return;
+  int64_t clamped = t;
+  if (window.max_past_ns > 0 && t < observed - window.max_past_ns) clamped = observed - window.max_past_ns;
+  if (window.max_future_ns > 0 && t > observed + window.max_future_ns) clamped = observed + window.max_future_ns;
+  if (clamped == t) return;
+  auto* kv = rec->add_attributes();
+  kv->set_key("logship.original_time");
+  kv->set_value(std::to_string(t));
+  rec->set_time_unix_nano(static_cast<uint64_t>(clamped));
+}
+
+size_t Pipeline::Process(logship::v1::Batch* batch, const EventTimeWindow& window) const {
   auto* records = batch->mutable_records();
   std::vector<char> source_matters(static_cast<size_t>(batch->sources_size()));
   for (int s = 0; s < batch->sources_size(); ++s)
@@ -95,6 +109,8 @@ size_t Pipeline::Process(logship::v1::Batch* batch) const {
     }
     if (!kept) continue;
     if (rec->attributes_size() > 0 || source_matters[rec->source_index()]) extract_.Apply(r);
+    DedupeAttributes(rec);
+    ClampEventTime(rec, window);
     if (keep != i) records->SwapElements(keep, i);
     ++keep;
   }

@@ -13,14 +13,24 @@
 
 namespace logship::collector {
 
+// How far an event time may lie from its record's observed time; 0 = unbounded. Event times
+// come from log content, which anyone may write: outside the window a time is clamped to its
+// edge and the original kept in the attribute `logship.original_time` (ns since 1970), so one
+// line can neither create partitions or indices far away nor hide from "the last hour".
+struct EventTimeWindow {
+  int64_t max_past_ns = 0;
+  int64_t max_future_ns = 0;
+};
+
 class Pipeline {
  public:
   // From collector.yaml `pipeline:` (a list; a null node gives the empty pipeline).
   // Throws ConfigError, e.g. for a bad regex, with file:line:col.
   static std::shared_ptr<const Pipeline> FromConfig(const ConfigNode& list);
 
-  // Runs the stages over every record; dropped records are removed. Returns how many.
-  size_t Process(logship::v1::Batch* batch) const;
+  // Runs the stages over every record, then the time and severity extraction, attribute
+  // de-duplication and the event time clamp; dropped records are removed. Returns how many.
+  size_t Process(logship::v1::Batch* batch, const EventTimeWindow& window = {}) const;
   size_t stages() const { return stages_.size(); }
 
  private:

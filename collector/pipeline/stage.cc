@@ -2,22 +2,33 @@
 
 #include <fnmatch.h>
 
+#include <unordered_set>
+#include <vector>
+
 namespace logship::collector {
 
+namespace {
+constexpr std::string_view kTruncated = "logship.truncated_attributes";
+}
+
 const std::string* RecordRef::Attribute(std::string_view key) const {
-  for (const auto& kv : record->attributes())
-    if (kv.key() == key) return &kv.value();
+  const auto& attrs = record->attributes();
+  for (int i = attrs.size() - 1; i >= 0; --i)
+    if (attrs[i].key() == key) return &attrs[i].value();
   for (const auto& kv : source->attributes())
     if (kv.key() == key) return &kv.value();
   return nullptr;
 }
 
 void RecordRef::SetAttribute(std::string_view key, std::string_view value) const {
-  for (auto& kv : *record->mutable_attributes()) {
-    if (kv.key() == key) {
-      kv.set_value(value.data(), value.size());
-      return;
+  if (record->attributes_size() >= kMaxRecordAttributes) {
+    // Full: the newest are dropped, and the record says so (this one slot is kept for it).
+    auto& last = *record->mutable_attributes(kMaxRecordAttributes - 1);
+    if (last.key() != kTruncated) {
+      last.set_key(kTruncated.data(), kTruncated.size());
+      last.set_value("true");
     }
+    return;
   }
   auto* kv = record->add_attributes();
   kv->set_key(key.data(), key.size());
@@ -30,6 +41,28 @@ void RecordRef::MarkFailed(std::string_view stage) const {
   for (const auto& kv : record->attributes())
     if (kv.key() == kKey) prev = &kv.value();
   SetAttribute(kKey, prev == nullptr ? std::string(stage) : *prev + "," + std::string(stage));
+}
+
+void DedupeAttributes(logship::v1::LogRecord* record) {
+  auto* attrs = record->mutable_attributes();
+  if (attrs->size() < 2) return;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(static_cast<size_t>(attrs->size()));
+  // From the back: the first time a key is met there, it is its latest value.
+  std::vector<bool> keep(static_cast<size_t>(attrs->size()));
+  bool duplicates = false;
+  for (int i = attrs->size() - 1; i >= 0; --i) {
+    keep[static_cast<size_t>(i)] = seen.insert((*attrs)[i].key()).second;
+    duplicates |= !keep[static_cast<size_t>(i)];
+  }
+  if (!duplicates) return;
+  int out = 0;
+  for (int i = 0; i < attrs->size(); ++i) {
+    if (!keep[static_cast<size_t>(i)]) continue;
+    if (out != i) attrs->SwapElements(out, i);
+    ++out;
+  }
+  attrs->DeleteSubrange(out, attrs->size() - out);
 }
 
 bool Condition::Matches(const RecordRef& r) const {

@@ -16,17 +16,30 @@
 
 namespace logship::collector {
 
+// What any one parse may take: a body longer than this is not parsed (the stage is marked
+// failed), so no input makes a stage take unbounded time or memory.
+inline constexpr size_t kMaxParseBytes = 1 << 20;
+// Attributes a record may carry after the pipeline; more are dropped and the record flagged.
+inline constexpr int kMaxRecordAttributes = 1024;
+
 // One record in flight, with the source it came from.
+//
+// SetAttribute appends (constant time: a body with thousands of keys costs linear time, not
+// quadratic); the latest value of a key wins, and DedupeAttributes, run once per record at
+// the end of the pipeline, keeps only that one.
 struct RecordRef {
   logship::v1::LogRecord* record;
   const logship::v1::Source* source;
 
-  // Record attributes win over source attributes. nullptr when absent.
+  // The latest record attribute, else the source attribute. nullptr when absent.
   const std::string* Attribute(std::string_view key) const;
   // Sets (replaces) a record attribute.
   void SetAttribute(std::string_view key, std::string_view value) const;
   void MarkFailed(std::string_view stage) const;
 };
+
+// Keeps the last value of each key, in the order of those last values.
+void DedupeAttributes(logship::v1::LogRecord* record);
 
 // `when:` — every listed part must match (fnmatch globs). Empty: always true.
 struct Condition {

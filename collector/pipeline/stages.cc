@@ -5,14 +5,38 @@
 #include <rapidjson/writer.h>
 
 #include <cctype>
+#include <climits>
 #include <cstdio>
 #include <ctime>
 
 namespace logship::collector {
 namespace {
 
-constexpr int kMaxJsonDepth = 8;
+constexpr int kMaxJsonDepth = 8;       // objects flattened into dotted keys
+constexpr int kMaxJsonNesting = 64;    // any deeper document is not parsed at all
 constexpr int kMaxAddedAttributes = 256;
+
+// The deepest nesting of arrays and objects in `text`, counted without parsing (strings and
+// their escapes skipped), stopping as soon as it passes `limit`. Linear, no recursion.
+int JsonNesting(std::string_view text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 std::string ToText(const rapidjson::Value& v) {
   if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
@@ -60,8 +84,15 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
 
 bool JsonStage::Apply(const RecordRef& r) const {
   const std::string_view body = Body(r);
+  // Bounded before parsing: a huge or deeply nested document (hundreds of thousands of '[')
+  // is marked failed and stored as it is, never parsed (a recursive walk would overflow the
+  // stack; a DOM of it would take memory without end).
+  if (body.size() > kMaxParseBytes || JsonNesting(body, kMaxJsonNesting) > kMaxJsonNesting) {
+    r.MarkFailed("json");
+    return true;
+  }
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(body.data(), body.size());
+  doc.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) {
     r.MarkFailed("json");
     return true;
@@ -75,6 +106,10 @@ bool RegexStage::Apply(const RecordRef& r) const {
   const int groups = re_->NumberOfCapturingGroups();
   std::vector<re2::StringPiece> caps(static_cast<size_t>(groups) + 1);
   const std::string_view body = Body(r);
+  if (body.size() > kMaxParseBytes) {
+    r.MarkFailed("regex");
+    return true;
+  }
   if (!re_->Match(re2::StringPiece(body.data(), body.size()), 0, body.size(), RE2::UNANCHORED, caps.data(),
                   groups + 1)) {
     r.MarkFailed("regex");
@@ -88,6 +123,10 @@ bool RegexStage::Apply(const RecordRef& r) const {
 }
 
 bool KvStage::Apply(const RecordRef& r) const {
+  if (Body(r).size() > kMaxParseBytes) {
+    r.MarkFailed("kv");
+    return true;
+  }
   const std::string body(Body(r));
   size_t i = 0, found = 0;
   const auto key_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; };
@@ -127,6 +166,9 @@ bool SetStage::Apply(const RecordRef& r) const {
 }
 
 int64_t ParseTimestampNanos(std::string_view s) {
+  // Every result fits int64 nanoseconds since 1970 (1677-09-21 to 2262-04-11); anything
+  // outside is unparseable (0), never an overflow.
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1000000000 - 1;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   if (s.empty()) return 0;
   bool all_digits = true, dot = false;
@@ -139,8 +181,10 @@ int64_t ParseTimestampNanos(std::string_view s) {
     const size_t dotpos = s.find('.');
     const std::string_view whole = s.substr(0, dotpos);
     if (whole.empty() || whole.size() > 19) return 0;
-    int64_t v = 0;
-    for (char c : whole) v = v * 10 + (c - '0');
+    uint64_t u = 0;
+    for (char c : whole) u = u * 10 + static_cast<uint64_t>(c - '0');  // 19 digits fit uint64
+    if (u == 0 || u > static_cast<uint64_t>(INT64_MAX)) return 0;
+    const auto v = static_cast<int64_t>(u);
     int64_t frac_ns = 0;  // fraction of the unit, scaled to nanoseconds of that unit below
     int64_t scale = 100000000;
     if (dotpos != std::string_view::npos) {
@@ -150,8 +194,7 @@ int64_t ParseTimestampNanos(std::string_view s) {
         scale /= 10;
       }
     }
-    if (v <= 0) return 0;
-    if (v < 100000000000LL) return v * 1000000000 + frac_ns;           // seconds
+    if (v < 100000000000LL) return v > kMaxSeconds ? 0 : v * 1000000000 + frac_ns;  // seconds
     if (v < 100000000000000LL) return v * 1000000 + frac_ns / 1000;    // milliseconds
     if (v < 100000000000000000LL) return v * 1000 + frac_ns / 1000000; // microseconds
     return v;                                                          // nanoseconds
@@ -182,6 +225,7 @@ int64_t ParseTimestampNanos(std::string_view s) {
   }
   const int64_t days = DaysFromCivil(Y, static_cast<unsigned>(M), static_cast<unsigned>(D));
   const int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset;
+  if (secs <= 0 || secs > kMaxSeconds) return 0;  // before 1970 is not a log time we keep
   return secs * 1000000000 + frac;
 }
 

@@ -30,14 +30,16 @@ struct DecodedBatch {
   DecodedBatch(const DecodedBatch& other) : DecodedBatch() {
     agent_id = other.agent_id;
     sequence = other.sequence;
+    part = other.part;
     batch->CopyFrom(*other.batch);
   }
   DecodedBatch& operator=(const DecodedBatch&) = delete;
   DecodedBatch(DecodedBatch&&) noexcept = default;
   DecodedBatch& operator=(DecodedBatch&&) noexcept = default;
 
-  std::string agent_id;
+  std::string agent_id;  // who sent it (the authenticated agent when tokens are on)
   uint64_t sequence = 0;
+  uint32_t part = 0;     // of a sequence the agent split (BatchFrame.part)
   std::unique_ptr<google::protobuf::Arena> arena;
   logship::v1::Batch* batch;  // owned by `arena`; null only in a moved-from object
 

@@ -34,9 +34,10 @@ def message_for(seq: int) -> bytes:
     return f"seq={seq:08d} GET /api/orders 200 12ms".encode()
 
 
-def write_journal(path: pathlib.Path, first: int, count: int):
-    """Writes entries first..first+count-1 into a new journal file at `path`."""
-    now_us = int(time.time() * 1_000_000) - 3600 * 1_000_000
+def write_journal(path: pathlib.Path, first: int, count: int, realtime_base_us=None):
+    """Writes entries first..first+count-1 into a new journal file at `path`; entry `seq` is
+    dated realtime_base_us + seq (default: an hour ago)."""
+    now_us = realtime_base_us if realtime_base_us is not None else int(time.time() * 1_000_000) - 3600 * 1_000_000
     chunks = []
     for seq in range(first, first + count):
         _monotonic[0] += 1

@@ -13,6 +13,7 @@
 import os
 import pathlib
 import signal
+import datetime
 import subprocess
 import sys
 import tempfile
@@ -55,22 +56,40 @@ PIPELINE = r"""pipeline:
 def pipeline_case(env):
     d = env["work"] / "pipe"
     d.mkdir()
+    day = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).strftime("%Y-%m-%d")
     (d / "app.json.log").write_text(
-        '{"ts":"2026-11-20T10:00:00.5Z","level":"error","msg":"boom","trace_id":"abc123","user":{"id":7},"tags":["a","b"]}\n'
+        '{"ts":"' + day + 'T10:00:00.5Z","level":"error","msg":"boom","trace_id":"abc123","user":{"id":7},"tags":["a","b"]}\n'
         '{"level":"debug","msg":"noise"}\n'
-        "not json at all\n")
+        "not json at all\n"
+        # Hostile times: far in the past and the future (clamped, original kept), out of range
+        # (a year that overflows nanoseconds: not a time), a JSON nested 200,000 levels deep.
+        '{"ts":"2001-01-01T00:00:00Z","msg":"backdated"}\n'
+        '{"ts":"2099-01-01T00:00:00Z","msg":"from the future"}\n'
+        '{"ts":"9999-12-31T23:59:59Z","msg":"year 9999"}\n'
+        '{"ts":99999999999999999999,"msg":"20 digits"}\n' + "[" * 200_000 + "\n")
     (d / "nginx.log").write_text('10.0.0.1 - - [22/Nov/2026:13:00:00 +0000] "GET /api HTTP/1.1" 200 5\n')
     (d / "kv.log").write_text('level=warn user="Jane Doe" op=login correlation_id=req-42\n')
     agent = env["agent"](d, "pipe")
     pg = env["pg"]
-    harness.wait_until(lambda: int(pg.scalar("SELECT count(*) FROM logs WHERE agent_id='pipe'")) >= 4, 30,
+    harness.wait_until(lambda: int(pg.scalar("SELECT count(*) FROM logs WHERE agent_id='pipe'")) >= 9, 30,
                        what="pipeline rows")
     time.sleep(0.5)
     q = lambda sql: pg.query(sql)
-    assert int(pg.scalar("SELECT count(*) FROM logs WHERE agent_id='pipe'")) == 4, "the debug line was not dropped"
+    assert int(pg.scalar("SELECT count(*) FROM logs WHERE agent_id='pipe'")) == 9, "the debug line was not dropped"
     row = q("SELECT ts, severity, trace_id, attributes->>'user.id', attributes->>'tags', attributes->>'env' "
             "FROM logs WHERE body LIKE '%boom%'")[0]
-    assert row == ("2026-11-20 10:00:00.5+00", "17", "abc123", "7", '["a","b"]', "prod"), row
+    assert row == (f"{day} 10:00:00.5+00", "17", "abc123", "7", '["a","b"]', "prod"), row
+    # Event time held to 7 days before / 1 hour after the observed time; the original kept.
+    row = q("SELECT round(extract(epoch FROM observed_ts - ts) / 3600), attributes->>'logship.original_time' "
+            "FROM logs WHERE body LIKE '%backdated%'")[0]
+    assert row == ("168", "978307200000000000"), row
+    row = q("SELECT round(extract(epoch FROM ts - observed_ts) / 60), attributes ? 'logship.original_time' "
+            "FROM logs WHERE body LIKE '%from the future%'")[0]
+    assert row == ("60", "t"), row
+    row = q("SELECT count(*) FILTER (WHERE ts = observed_ts) FROM logs WHERE body LIKE '%year 9999%' OR body LIKE '%20 digits%'")[0]
+    assert row == ("2",), row
+    row = q("SELECT attributes->>'logship.failed_stage', length(body) FROM logs WHERE body LIKE '[[[[%'")[0]
+    assert row == ("json", "200000"), row
     row = q("SELECT attributes->>'logship.failed_stage', attributes->>'env' FROM logs WHERE body = 'not json at all'")[0]
     assert row == ("json", "prod"), row
     row = q("SELECT attributes->>'client', attributes->>'method', attributes->>'path' FROM logs "

@@ -7,7 +7,11 @@
 4. rows PostgreSQL refuses go to logs_dead_letter and never block the stream;
 5. partitions_by_host: each day hash-partitioned by host;
 6. retention drops (and archives, zstd) partitions older than retention_days;
-7. read_dsn: a replica made with pg_basebackup sees the rows written through the collector.
+7. read_dsn: a replica made with pg_basebackup sees the rows written through the collector;
+8. rows no retry can save (an index row too large: 54000) go to the dead letter at once, and a
+   row that keeps failing with a retryable error (a trigger raising 55000) while others are
+   stored goes there after give_up_after: the stream never wedges;
+9. a collector whose wall clock jumps 10 days ahead does not let retention drop today's data.
 """
 
 import os
@@ -127,6 +131,75 @@ def dead_letters(env):
     return "20 refused rows in logs_dead_letter (23514), 1,980 stored, the stream went on"
 
 
+def unstorable_rows(env):
+    work, pg, cbin = env["work"], env["pg"], env["collector_bin"]
+    port = harness.free_port()
+    cfg = collector_cfg(work, "unstorable", port, pg, pg_extra="    table: logs_u\n    give_up_after: 2s\n")
+    collector = common.start_collector(cbin, cfg, work, name="collector-unstorable")
+    common.wait_healthy(cbin, port)
+    pg.query("CREATE INDEX logs_u_body ON logs_u (body);"
+             "CREATE FUNCTION logs_u_stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+             "IF NEW.body LIKE '%STALL%' THEN RAISE EXCEPTION 'not now' USING ERRCODE = '55000'; END IF; "
+             "RETURN NEW; END $$;"
+             "CREATE TRIGGER logs_u_stall BEFORE INSERT ON logs_u FOR EACH ROW EXECUTE FUNCTION logs_u_stall()")
+    logs = work / "unstorable-logs"
+    logs.mkdir()
+    (work / "unstorable-agent").mkdir()
+    cfg_agent = common.write_agent_config(work / "unstorable-agent", port, str(logs / "*.log"), agent_id="unstorable",
+                                          extra="http: {listen: \"\"}\n")
+    agent = harness.Proc([env["agent_bin"], "--config", cfg_agent], work, name="agent-unstorable")
+    huge = os.urandom(8000).hex()  # no btree can hold it (54000), whatever retry
+    lines = [f"seq={i:08d} ordinary\n" for i in range(1, 301)]
+    lines[99] = f"seq=00000100 {huge}\n"
+    lines[199] = "seq=00000200 STALL\n"
+    (logs / "app.log").write_text("".join(lines))
+    count = lambda where: int(pg.scalar(f"SELECT count(*) FROM {where}"))
+    harness.wait_until(lambda: count("logs_u") >= 298, 60, what="the 298 storable rows")
+    harness.wait_until(lambda: count("logs_u_dead_letter") >= 2, 60, what="2 dead letters")
+    time.sleep(1)
+    assert count("logs_u") == 298, count("logs_u")
+    rows = pg.query("SELECT sqlstate FROM logs_u_dead_letter ORDER BY sqlstate")
+    assert [r[0] for r in rows] == ["54000", "55000"], rows
+    with open(logs / "app.log", "a") as f:  # and the stream goes on
+        f.write("seq=00000301 after\n")
+    harness.wait_until(lambda: count("logs_u WHERE body LIKE '%after'") == 1, 30, what="a later line")
+    agent.terminate()
+    collector.terminate()
+    return "a 16 KB index key (54000) dead-lettered at once, a row stalled by a trigger (55000) after 2 s; 298 stored"
+
+
+def retention_clock_jump(env):
+    work, pg, cbin = env["work"], env["pg"], env["collector_bin"]
+    libs = sorted(pathlib.Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+    assert libs, "libfaketime missing: scripts/install-deps.sh installs the faketime package"
+    spec = work / "retention.faketime"
+    spec.write_text("+0\n")
+    fake = {**os.environ, "LD_PRELOAD": str(libs[0]), "FAKETIME_TIMESTAMP_FILE": str(spec), "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    port = harness.free_port()
+    cfg = collector_cfg(work, "jump", port, pg,
+                        pg_extra="    table: logs_jump\n    retention_days: 3\n    retention_interval: 300ms\n")
+    collector = harness.Proc([cbin, "--config", cfg], work, name="collector-jump", env=fake)
+    common.wait_healthy(cbin, port)
+    logs = work / "jump-logs"
+    logs.mkdir()
+    (work / "jump-agent").mkdir()
+    cfg_agent = common.write_agent_config(work / "jump-agent", port, str(logs / "*.log"), agent_id="jump",
+                                          extra="http: {listen: \"\"}\n")
+    agent = harness.Proc([env["agent_bin"], "--config", cfg_agent], work, name="agent-jump")
+    common.LineWriter(logs / "app.log").write(100)
+    harness.wait_until(lambda: pg.scalar("SELECT count(*) FROM logs_jump") == "100", 30, what="100 rows")
+    spec.write_text("+10d\n")  # the collector's wall clock only; PostgreSQL's is right
+    time.sleep(3)  # ten retention passes
+    today = pg.scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')")
+    assert pg.scalar(f"SELECT count(*) FROM pg_tables WHERE tablename = 'logs_jump_p{today}'") == "1", \
+        "today's partition was dropped"
+    assert pg.scalar("SELECT count(*) FROM logs_jump") == "100"
+    agent.terminate()
+    collector.terminate()
+    return "a wall clock 10 days ahead: today's partition and its 100 rows kept"
+
+
 def by_host_retention_archive(env):
     work, pg, cbin = env["work"], env["pg"], env["collector_bin"]
     port = harness.free_port()
@@ -244,7 +317,11 @@ def main():
             assert int(total) == int(distinct) == n, (agent_id, total, distinct, n)
 
         env["agent"], env["exact"] = start_agent, exact
-        for case in (restart_mid_stream, permission_error, dead_letters, by_host_retention_archive, replica):
+        only = os.environ.get("LOGSHIP_SCENARIO")
+        for case in (restart_mid_stream, permission_error, dead_letters, unstorable_rows, retention_clock_jump,
+                     by_host_retention_archive, replica):
+            if only and case.__name__ != only:
+                continue
             try:
                 note = case(env)
             except BaseException:

@@ -1,14 +1,17 @@
 #include "agent/sources/file/file_source.h"
 
+#include <dirent.h>
 #include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace logship::agent {
@@ -23,6 +26,38 @@ constexpr uint64_t kSweepEveryPolls = 10;
 std::string DirName(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
 std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
+// Where the history of a file `size` bytes long ends: after its last newline, so a line
+// being written when the agent first starts is shipped whole once it is complete. A last
+// line longer than `max_line` is cut at `size` (it would be split into parts anyway).
+uint64_t HistoryEnd(int fd, uint64_t size, uint64_t max_line) {
+  constexpr size_t kStep = 64 << 10;
+  std::string buf(kStep, '\0');
+  uint64_t end = size;
+  while (end > 0 && size - end <= max_line) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kStep, end));
+    const ssize_t got = ::pread(fd, buf.data(), n, static_cast<off_t>(end - n));
+    if (got != static_cast<ssize_t>(n)) return size;
+    for (size_t i = n; i > 0; --i)
+      if (buf[i - 1] == '\n') return end - n + i;
+    end -= n;
+  }
+  return end == 0 ? 0 : size;
+}
+
+// A file in `dir` with this inode on `device`, or "".
+std::string FindByInode(const std::string& dir, uint64_t device, uint64_t inode) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
+  if (!d) return {};
+  while (const dirent* e = ::readdir(d.get())) {
+    if (static_cast<uint64_t>(e->d_ino) != inode) continue;
+    const std::string path = dir + "/" + e->d_name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_dev) == device)
+      return path;
+  }
+  return {};
+}
+
 }  // namespace
 
 FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, const CheckpointStore& checkpoints)
@@ -30,6 +65,7 @@ FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, const Checkpoin
   tailer_options_.fingerprint_bytes = config_.fingerprint_bytes;
   tailer_options_.max_line_bytes = config_.max_line_bytes;
   tailer_options_.shared_buffer = std::make_shared<std::string>();
+  tailer_options_.source_key = config_.key;
   if (config_.multiline) tailer_options_.multiline = &*config_.multiline;
 }
 
@@ -43,15 +79,18 @@ Status FileSource::Start(Emitter& emitter) {
   uv_idle_init(loop_, drain_idle_.get());
   drain_idle_.MarkInitialized();
   drain_idle_.get()->data = this;
+  first_start_ = checkpoints_.fresh();
   // Watch the directory part of each pattern so new files are noticed at once.
   for (const auto& pattern : config_.include) {
-    std::string dir = DirName(pattern.substr(0, pattern.find("/**") == std::string::npos ? pattern.size()
-                                                                                          : pattern.find("/**") + 1));
+    const size_t star2 = pattern.find("/**");
+    std::string dir = DirName(pattern.substr(0, star2 == std::string::npos ? pattern.size() : star2 + 1));
     if (dir.find_first_of("*?[{") != std::string::npos) dir.clear();  // only a rescan finds new directories
     if (!dir.empty()) WatchDirectory(dir);
+    if (star2 != std::string::npos) tree_roots_.push_back(pattern.substr(0, star2));
     pattern_dirs_.push_back(std::move(dir));
   }
   Scan(/*initial=*/true);
+  if (!first_start_) RecoverRotated();
   const auto interval = static_cast<uint64_t>(config_.poll_interval.count());
   uv_timer_start(poll_timer_.get(), [](uv_timer_t* t) { static_cast<FileSource*>(t->data)->Poll(); }, interval, interval);
   if (config_.multiline) {
@@ -84,6 +123,18 @@ void FileSource::Pause() {
 void FileSource::Resume() {
   paused_ = false;
   UpdateIdle();
+}
+
+bool FileSource::Matches(const std::string& path) const {
+  if (Excluded(path)) return false;
+  for (const auto& pattern : config_.include) {
+    std::string shallow = pattern;
+    if (auto p = shallow.find("/**/"); p != std::string::npos) shallow.erase(p, 3);
+    const int flags = pattern.find("/**") == std::string::npos ? FNM_PATHNAME : 0;
+    if (fnmatch(pattern.c_str(), path.c_str(), flags) == 0 || fnmatch(shallow.c_str(), path.c_str(), flags) == 0)
+      return true;
+  }
+  return false;
 }
 
 bool FileSource::Excluded(const std::string& path) const {
@@ -197,7 +248,11 @@ void FileSource::Track(const std::string& path, bool initial) {
   }
   Tracked t;
   t.tailer = std::move(tailer).value();
-  t.present_at_start = initial;
+  if (initial && first_start_ && !config_.start_at_beginning) {
+    struct stat fst {};
+    const uint64_t size = ::fstat(t.tailer->fd(), &fst) == 0 ? static_cast<uint64_t>(fst.st_size) : 0;
+    t.history_end = HistoryEnd(t.tailer->fd(), size, config_.max_line_bytes);
+  }
   skipped_.erase(path);
   auto& slot = files_[key] = std::move(t);
   WatchDirectory(DirName(path));
@@ -209,21 +264,92 @@ void FileSource::Position(Tracked& t) {
   if (t.positioned || !t.tailer->Identify()) return;
   FileTailer& f = *t.tailer;
   t.positioned = true;
-  const auto* cp = checkpoints_.FindFile(f.device(), f.inode());
-  if (cp != nullptr && cp->fingerprint() == f.fingerprint()) {
-    f.SeekTo(cp->offset());
-    LogInfo(kComponent, "resuming " + f.path() + " at byte " + std::to_string(cp->offset()));
+  const std::string gen = f.generation() > 0 ? " (generation " + std::to_string(f.generation()) + ")" : "";
+  if (t.restart_at_zero) {
+    t.restart_at_zero = false;
+    f.SeekTo(0);
     return;
   }
-  if (t.present_at_start && !config_.start_at_beginning && cp == nullptr) {
-    struct stat st {};
-    const uint64_t size = ::fstat(f.fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    f.SeekTo(size);
-    LogInfo(kComponent, "tailing " + f.path() + " from its end (byte " + std::to_string(size) + ")");
+  if (const auto* cp = checkpoints_.FindFile(config_.key, f.device(), f.inode())) {
+    if (cp->released_unix_nano() == 0 && cp->fingerprint() == f.fingerprint()) {
+      struct stat st {};
+      const uint64_t size = ::fstat(f.fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+      f.set_generation(cp->generation());
+      if (size >= cp->offset() && (cp->tail().empty() || f.TailAt(cp->offset(), cp->tail().size()) == cp->tail())) {
+        f.SeekTo(cp->offset(), cp->tail());
+        LogInfo(kComponent, "resuming " + f.path() + " at byte " + std::to_string(cp->offset()));
+        return;
+      }
+    }
+    // Released and its inode reused by a new file, or truncated or rewritten while the agent
+    // was away: a new generation, so its records never take the old content's ids.
+    f.set_generation(cp->generation() + 1);
+    f.SeekTo(0);
+    LogInfo(kComponent, "reading " + f.path() + " from its start: it is not the content last read there (generation " +
+                            std::to_string(f.generation()) + ")");
+    return;
+  }
+  if (t.history_end) {
+    const uint64_t offset = *t.history_end;
+    t.history_end.reset();
+    std::string tail = f.TailAt(offset);
+    f.SeekTo(offset, tail);
+    RecordPosition(f, offset, std::move(tail), 0);  // a restart must not ship this history either
+    LogInfo(kComponent, "tailing " + f.path() + " from its end (start_at: end; skipping " + std::to_string(offset) +
+                            " bytes of history)");
     return;
   }
   f.SeekTo(0);
-  LogInfo(kComponent, "reading " + f.path() + " from its start");
+  LogInfo(kComponent, "reading " + f.path() + " from its start" + gen);
+}
+
+void FileSource::RecordPosition(const FileTailer& f, uint64_t offset, std::string tail, int64_t released_unix_nano) {
+  v1::Checkpoints delta;
+  auto* cp = delta.add_files();
+  cp->set_path(f.path());
+  cp->set_source(config_.key);
+  cp->set_device(f.device());
+  cp->set_inode(f.inode());
+  cp->set_fingerprint(f.fingerprint());
+  cp->set_generation(f.generation());
+  cp->set_offset(offset);
+  cp->set_tail(std::move(tail));
+  cp->set_released_unix_nano(released_unix_nano);
+  emitter_->UpdatePosition(delta);
+}
+
+void FileSource::RecoverRotated() {
+  std::vector<v1::FileCheckpoint> missing;
+  checkpoints_.ForEachFile(config_.key, [&](const v1::FileCheckpoint& cp) {
+    // An orphan (its source renamed) is ours when its path is one of our patterns'.
+    if (cp.source() != config_.key && !Matches(cp.path())) return;
+    if (!files_.count({cp.device(), cp.inode()})) missing.push_back(cp);
+  });
+  for (const auto& cp : missing) {
+    const std::string found = FindByInode(DirName(cp.path()), cp.device(), cp.inode());
+    if (found.empty()) {
+      // Deleted while the agent was down: nothing more can be read. Keep a tombstone.
+      v1::Checkpoints delta;
+      *delta.add_files() = cp;
+      delta.mutable_files(0)->set_source(config_.key);
+      delta.mutable_files(0)->set_released_unix_nano(UnixNanosNow());
+      emitter_->UpdatePosition(delta);
+      continue;
+    }
+    auto tailer = FileTailer::Open(found, NextSourceId(), tailer_options_);
+    if (!tailer.ok() || !(*tailer)->Identify() || (*tailer)->fingerprint() != cp.fingerprint()) continue;
+    (*tailer)->set_path(cp.path());  // its records keep the name they were read under
+    Tracked t;
+    t.tailer = std::move(tailer).value();
+    t.detached = true;
+    t.detached_at = std::chrono::steady_clock::now();
+    const FileKey key{cp.device(), cp.inode()};
+    auto& slot = files_[key] = std::move(t);
+    Position(slot);
+    LogInfo(kComponent, cp.path() + " was rotated to " + found + " while the agent was down; finishing it");
+    WatchDirectory(DirName(found));
+    MarkReady(key);
+  }
 }
 
 void FileSource::WatchDirectory(const std::string& dir) {
@@ -263,11 +389,44 @@ void FileSource::OnDirectoryEvent(const std::string& dir, const char* filename) 
 }
 
 void FileSource::Reset(Tracked& t, const char* why) {
-  LogWarn(kComponent, t.tailer->path() + " " + why + "; reading it again from the start");
+  // The old content's pending event and unterminated last line will never be completed.
+  t.tailer->FlushAll(&config_.attributes, *emitter_);
   t.tailer->ResetAfterTruncation();
+  LogWarn(kComponent, t.tailer->path() + " " + why + "; reading it again from the start (generation " +
+                          std::to_string(t.tailer->generation()) + ")");
   t.positioned = false;
-  t.present_at_start = false;
+  t.restart_at_zero = true;
+  t.history_end.reset();
   Position(t);
+}
+
+void FileSource::Release(std::map<FileKey, Tracked>::iterator it) {
+  FileTailer& f = *it->second.tailer;
+  f.FlushAll(&config_.attributes, *emitter_);  // no more lines will come
+  if (it->second.positioned) RecordPosition(f, f.read_offset(), {}, UnixNanosNow());
+  LogInfo(kComponent, "released " + f.path() + " (rotated or deleted, read to its end)");
+  auto p = by_path_.find(f.path());
+  if (p != by_path_.end() && p->second == it->first) by_path_.erase(p);
+  const std::string dir = DirName(f.path());
+  ready_.erase(it->first);
+  files_.erase(it);
+  PruneWatch(dir);
+}
+
+void FileSource::PruneWatch(const std::string& dir) {
+  if (!dir_watches_.count(dir)) return;
+  for (const auto& d : pattern_dirs_)
+    if (d == dir) return;
+  for (const auto& root : tree_roots_)
+    if (dir == root || dir.compare(0, root.size() + 1, root + "/") == 0) {
+      struct stat st {};
+      if (::stat(dir.c_str(), &st) == 0) return;  // still part of a "**" tree
+    }
+  for (const auto& [key, t] : files_)
+    if (DirName(t.tailer->path()) == dir) return;
+  for (const auto& [path, key] : by_path_)
+    if (DirName(path) == dir) return;
+  dir_watches_.erase(dir);
 }
 
 bool FileSource::GlobsWatched() const {
@@ -313,15 +472,21 @@ void FileSource::Poll() {
     if (t.detached && has_more) t.detached_at = std::chrono::steady_clock::now();
     if (t.detached && !has_more && !ready_.count(it->first) &&
         std::chrono::steady_clock::now() - t.detached_at >= config_.rotate_wait) {
-      f.FlushPending(/*force=*/true, &config_.attributes, *emitter_);  // no more lines will come
-      LogInfo(kComponent, "released " + f.path() + " (rotated or deleted, read to its end)");
-      auto p = by_path_.find(f.path());
-      if (p != by_path_.end() && p->second == it->first) by_path_.erase(p);
-      it = files_.erase(it);
+      Release(it++);
       continue;
     }
     if (has_more && t.positioned) ready_.insert(it->first);
     ++it;
+  }
+  if (sweep) {
+    // Directories deleted meanwhile (a "**" tree pruned) take their watches with them.
+    for (auto w = dir_watches_.begin(); w != dir_watches_.end();) {
+      struct stat st {};
+      const bool gone = ::stat(w->first.c_str(), &st) != 0 && errno == ENOENT;
+      const std::string dir = w->first;
+      ++w;
+      if (gone) PruneWatch(dir);
+    }
   }
   UpdateIdle();
 }
@@ -360,8 +525,14 @@ void FileSource::Drain() {
     // Look before reading on: bytes at the old offset of a file that was truncated, or
     // rewritten in place past that offset, are not new lines; read as such they would come
     // again after the reset, under the new fingerprint (twice in the sinks).
-    if (f->second.tailer->Truncated()) Reset(f->second, "was truncated");
-    else if (f->second.tailer->Rewritten()) Reset(f->second, "was rewritten in place (its first line changed)");
+    if (const char* why = f->second.tailer->ContentChanged()) Reset(f->second, why);
+    if (!f->second.positioned) {
+      // Truncated to nothing (or to a first line still being written): nothing may be read
+      // before the new content's identity is known, or its first lines would be read twice,
+      // under two ids. The next event or poll positions it.
+      it = ready_.erase(it);
+      continue;
+    }
     const auto outcome = f->second.tailer->ReadSome(kReadBudgetPerTurn, &config_.attributes, *emitter_);
     if (outcome == FileTailer::ReadOutcome::kError) {
       LogWarn(kComponent, "read error on " + f->second.tailer->path() + "; will retry");

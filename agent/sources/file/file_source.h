@@ -6,16 +6,27 @@
 // involved is watched, that full sweep runs on every 10th tick only (it was most of an idle
 // agent's CPU with 1,000 files); rotated files are still looked at on every tick. Ready
 // files are read from an idle handle with a per-turn budget so one busy file cannot starve
-// the rest.
+// the rest. A watch on a directory that no longer holds a tailed file (and is no pattern's)
+// is dropped.
+//
+// Where reading starts (README "File source behaviour"):
+// - `start_at` applies only at the data_dir's very first start: with `end`, the lines a file
+//   holds then are history and are skipped (a file empty then is read from 0). The skipped
+//   position is checkpointed, so a restart does not ship that history either.
+// - Otherwise a file resumes at its checkpoint, and a file without one (new, rotated in
+//   while the agent was down, or added by a reload) is read from its start.
+// - A checkpointed file whose first line, size or last read bytes no longer match was
+//   truncated or rewritten: its new content is read from 0 as the next generation (new ids).
 //
 // Rotation: when a path no longer names the open file (renamed or deleted), the open
-// descriptor is read to its end and released once it has not grown for rotate_wait; the new file at the path is a new
-// input read from its start. A file that shrinks below the read offset was truncated in
-// place (copytruncate) and is read again from 0 under its new fingerprint.
+// descriptor is read to its end and released once it has not grown for rotate_wait; the new
+// file at the path is a new input read from its start. A file rotated while the agent was
+// down is found by its inode in its old directory and finished the same way. A released
+// file's pending multi-line event and unterminated last line are emitted, and its position
+// becomes a tombstone (CheckpointStore).
 //
-// Multiline: with `multiline.start_pattern`, continuation lines join the event begun by
-// the last start line; a pending event is flushed after `multiline.timeout` without new
-// lines, and when its file is released.
+// copytruncate: a file that shrinks below the read offset (or whose content before it
+// changed) is read again from 0 as the next generation, after its pending lines are emitted.
 //
 // Loop thread only.
 #pragma once
@@ -25,6 +36,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -40,7 +52,8 @@ namespace logship::agent {
 
 class FileSource final : public Source {
  public:
-  // `checkpoints` must outlive the source; it is only read.
+  // `checkpoints` must outlive the source; it is only read (positions that move without a
+  // record go through Emitter::UpdatePosition).
   FileSource(uv_loop_t* loop, FileSourceConfig config, const CheckpointStore& checkpoints);
   ~FileSource() override;
 
@@ -50,12 +63,16 @@ class FileSource final : public Source {
   void Stop() override;
 
   size_t open_files() const { return files_.size(); }
+  size_t watched_directories() const { return dir_watches_.size(); }
 
  private:
   using FileKey = std::pair<uint64_t, uint64_t>;  // (device, inode)
   struct Tracked {
     std::unique_ptr<FileTailer> tailer;
-    bool present_at_start = false;  // start_at applies only to these
+    // Fresh data_dir, start_at: end: where the file's history ends (after its last complete
+    // line when first seen); reading starts there once the file is identified.
+    std::optional<uint64_t> history_end;
+    bool restart_at_zero = false;   // truncated or rewritten: the next generation, from 0
     bool detached = false;          // its path now names another file, or none
     std::chrono::steady_clock::time_point detached_at;
     bool positioned = false;
@@ -65,19 +82,29 @@ class FileSource final : public Source {
   void Scan(bool initial);
   // Paths matching one include pattern; "**" matches any number of directories.
   std::vector<std::string> Expand(const std::string& pattern);
+  // Finishes files that were rotated away while the agent was down (found by inode in the
+  // directory they were read in); forgets positions of files that are gone.
+  void RecoverRotated();
   void FlushIdleEvents();
   void Reset(Tracked& t, const char* why);
+  void Release(std::map<FileKey, Tracked>::iterator it);
   void Poll();
   // Every include pattern's directory part is literal and watched (so inotify sees new files).
   bool GlobsWatched() const;
   void Track(const std::string& path, bool initial);
   void Position(Tracked& t);
+  // A position that moves without a record: checkpointed in order with the records.
+  void RecordPosition(const FileTailer& f, uint64_t offset, std::string tail, int64_t released_unix_nano);
   void WatchDirectory(const std::string& dir);
+  // Drops the watch on `dir` unless a tailed file or an include pattern still needs it.
+  void PruneWatch(const std::string& dir);
   void OnDirectoryEvent(const std::string& dir, const char* filename);
   void MarkReady(const FileKey& key);
   void Drain();
   void UpdateIdle();
   bool Excluded(const std::string& path) const;
+  // `path` is one this source's patterns name (and no exclude does).
+  bool Matches(const std::string& path) const;
 
   uv_loop_t* loop_;
   const FileSourceConfig config_;
@@ -87,6 +114,7 @@ class FileSource final : public Source {
   bool paused_ = false;
   bool stopped_ = false;
   bool rescan_wanted_ = false;
+  bool first_start_ = false;  // the data_dir's very first start: start_at applies
 
   std::map<FileKey, Tracked> files_;
   std::map<std::string, FileKey> by_path_;  // the file each path currently names
@@ -94,6 +122,7 @@ class FileSource final : public Source {
   std::set<FileKey> ready_;
   std::map<std::string, std::unique_ptr<UvHandle<uv_fs_event_t>>> dir_watches_;
   std::vector<std::string> pattern_dirs_;  // per include pattern: its literal directory, or ""
+  std::vector<std::string> tree_roots_;    // per "**" pattern: the directory its walk starts at
   uint64_t polls_ = 0;
   UvHandle<uv_timer_t> poll_timer_;
   UvHandle<uv_timer_t> multiline_timer_;

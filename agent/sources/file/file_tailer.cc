@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -58,8 +59,16 @@ bool FileTailer::Rewritten() const {
   return !complete || now != fingerprint_;
 }
 
-void FileTailer::SeekTo(uint64_t offset) {
+std::string FileTailer::TailAt(uint64_t offset, size_t max) const {
+  const uint64_t n = std::min<uint64_t>(offset, max);
+  std::string out;
+  if (n == 0 || !PreadExact(fd_.get(), offset - n, static_cast<size_t>(n), &out).ok()) return {};
+  return out;
+}
+
+void FileTailer::SeekTo(uint64_t offset, std::string tail) {
   read_offset_ = offset;
+  tail_ = std::move(tail);
   partial_.clear();
   split_pending_ = false;
   if (grouper_) grouper_->Reset();
@@ -72,9 +81,22 @@ bool FileTailer::Truncated() const {
   return static_cast<uint64_t>(st.st_size) < read_offset_;
 }
 
+const char* FileTailer::ContentChanged() const {
+  if (!identified_) return nullptr;
+  if (Truncated()) return "was truncated";
+  if (Rewritten()) return "was rewritten in place (its first line changed)";
+  if (!tail_.empty()) {
+    std::string now;
+    if (!PreadExact(fd_.get(), read_offset_ - tail_.size(), tail_.size(), &now).ok() || now != tail_)
+      return "was rewritten in place (the bytes before the read position changed)";
+  }
+  return nullptr;
+}
+
 void FileTailer::ResetAfterTruncation() {
   identified_ = false;
   fingerprint_ = 0;
+  ++generation_;
   SeekTo(0);
 }
 
@@ -87,10 +109,11 @@ void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t nex
   r.body = body;
   r.observed_unix_nano = now;
   r.flags = flags;
-  FilePosition pos{device_, inode_, fingerprint_, offset};
+  FilePosition pos{device_, inode_, fingerprint_, offset, generation_};
   r.start_position = pos;
   pos.offset = next_offset;
   r.next_position = pos;
+  r.file_source = options_.source_key;
   out.Emit(r);
 }
 
@@ -122,7 +145,20 @@ void FileTailer::FlushPending(bool force, const Attributes* attributes, Emitter&
   else grouper_->FlushIfIdle(MonotonicNanos(), emit);
 }
 
+void FileTailer::FlushAll(const Attributes* attributes, Emitter& out) {
+  FlushPending(/*force=*/true, attributes, out);
+  if (partial_.empty()) return;
+  const uint32_t flags = split_pending_ ? (logship::v1::LogRecord::FLAG_PARTIAL | logship::v1::LogRecord::FLAG_LAST_PART) : 0;
+  const uint64_t end = partial_offset_ + partial_.size();
+  // Not grouped: a multi-line event never waits for a line that will not come.
+  EmitRecord(partial_, partial_offset_, end, flags, UnixNanosNow(), attributes, out);
+  partial_.clear();
+  split_pending_ = false;
+  partial_offset_ = end;
+}
+
 FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const Attributes* attributes, Emitter& out) {
+  if (!identified_) return ReadOutcome::kEof;  // no identity, no ids: wait (see Identify)
   size_t consumed = 0;
   const uint64_t max_line = options_.max_line_bytes;
   while (consumed < budget) {
@@ -152,7 +188,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const Attributes* at
           const size_t room = static_cast<size_t>(max_line - partial_.size());
           if (partial_.empty()) partial_offset_ = pos + static_cast<uint64_t>(q - p);
           partial_.append(q, room);
-          OnLine(partial_, partial_offset_, partial_offset_ + partial_.size(), v1::LogRecord::FLAG_PARTIAL, now,
+          OnLine(partial_, partial_offset_, partial_offset_ + partial_.size(), logship::v1::LogRecord::FLAG_PARTIAL, now,
                  attributes, out);
           partial_.clear();
           split_pending_ = true;
@@ -163,7 +199,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const Attributes* at
         partial_.append(q, take);
         if (nl) {
           const uint32_t flags =
-              split_pending_ ? (v1::LogRecord::FLAG_PARTIAL | v1::LogRecord::FLAG_LAST_PART) : 0;
+              split_pending_ ? (logship::v1::LogRecord::FLAG_PARTIAL | logship::v1::LogRecord::FLAG_LAST_PART) : 0;
           OnLine(partial_, partial_offset_, pos + avail + 1, flags, now, attributes, out);
           partial_.clear();
           split_pending_ = false;
@@ -174,6 +210,12 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const Attributes* at
     }
     read_offset_ += static_cast<uint64_t>(n);
     consumed += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) >= kTailBytes) {
+      tail_.assign(chunk.data() + n - kTailBytes, kTailBytes);
+    } else {
+      tail_.append(chunk.data(), static_cast<size_t>(n));
+      if (tail_.size() > kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
+    }
     if (!out.Accepting()) return ReadOutcome::kMore;
   }
   return ReadOutcome::kMore;

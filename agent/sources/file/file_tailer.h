@@ -1,9 +1,11 @@
 // One open log file: identity, read position, and line splitting. Loop thread only.
 //
-// Identity is (device, inode, fingerprint), where the fingerprint hashes the file's first
-// line (at most `fingerprint_bytes`). A file with no complete first line yet has no identity
-// and is not read until it has one, so a record id never depends on how far the file had
-// grown when it was first seen.
+// Identity is (device, inode, fingerprint, generation), where the fingerprint hashes the
+// file's first line (at most `fingerprint_bytes`). A file with no complete first line yet has
+// no identity and is not read until it has one, so a record id never depends on how far the
+// file had grown when it was first seen. The generation grows by one each time the file is
+// truncated or rewritten (ContentChanged), so a copytruncate under a constant first line (a
+// CSV or W3C header) gives the new content new ids.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@ struct TailerOptions {
   uint64_t max_line_bytes = 1ull << 20;
   size_t read_chunk = 256 << 10;
   const MultilineOptions* multiline = nullptr;  // grouping on when set; must outlive the tailer
+  std::string_view source_key;  // LineRecord::file_source (viewed: must outlive the tailer)
   // Read buffer shared by every tailer of a source (they read one at a time, on the loop
   // thread), so 1,000 open files do not hold 1,000 chunks. Null: the tailer has its own.
   std::shared_ptr<std::string> shared_buffer;
@@ -38,8 +41,13 @@ class FileTailer {
   bool Identify();
   bool identified() const { return identified_; }
 
-  // Positions the reader (checkpoint or start_at). REQUIRES: identified().
-  void SeekTo(uint64_t offset);
+  // Positions the reader (checkpoint or start_at). `tail` is what the file holds just
+  // before `offset` (checked before every read; empty: unknown). REQUIRES: identified().
+  void SeekTo(uint64_t offset, std::string tail = {});
+  void set_generation(uint64_t g) { generation_ = g; }
+  // The bytes [offset - n, offset) of the file, n = min(offset, max); "" when unreadable.
+  std::string TailAt(uint64_t offset, size_t max = kTailBytes) const;
+  static constexpr size_t kTailBytes = 32;
 
   enum class ReadOutcome { kMore, kEof, kError };
   // Reads up to `budget` bytes and emits every complete line. Partial lines wait for their
@@ -48,17 +56,25 @@ class FileTailer {
 
   // Emits a pending multi-line event that waited past its timeout (or any, when `force`).
   void FlushPending(bool force, const Attributes* attributes, Emitter& out);
+  // The file is finished (released, or about to start over): emits the pending event and an
+  // unterminated last line as records of their own; no newline will ever complete them.
+  void FlushAll(const Attributes* attributes, Emitter& out);
 
-  // Shrunk below what was read (copytruncate): forget everything and start over at 0.
+  // Why what was read no longer matches the file, or nullptr: it shrank below what was read
+  // (copytruncate), its first line changed, or the bytes just before the read offset did
+  // (truncated and rewritten past the old offset between two looks).
+  const char* ContentChanged() const;
+  // Shrunk below what was read.
   bool Truncated() const;
-  // The first line is no longer the one the fingerprint was taken from (truncated and
-  // rewritten past the old offset between two looks).
+  // The first line is no longer the one the fingerprint was taken from.
   bool Rewritten() const;
+  // Forgets the identity and starts over at 0 as the next generation. FlushAll first.
   void ResetAfterTruncation();
 
   uint64_t device() const { return device_; }
   uint64_t inode() const { return inode_; }
   uint64_t fingerprint() const { return fingerprint_; }
+  uint64_t generation() const { return generation_; }
   uint64_t read_offset() const { return read_offset_; }
   const std::string& path() const { return path_; }
   void set_path(std::string p) { path_ = std::move(p); }
@@ -79,9 +95,10 @@ class FileTailer {
   UniqueFd fd_;
   uint64_t source_id_;
   TailerOptions options_;
-  uint64_t device_ = 0, inode_ = 0, fingerprint_ = 0;
+  uint64_t device_ = 0, inode_ = 0, fingerprint_ = 0, generation_ = 0;
   bool identified_ = false;
   uint64_t read_offset_ = 0;     // next byte to read from the file
+  std::string tail_;             // the file's bytes just before read_offset_ (<= kTailBytes)
   std::string partial_;          // an unterminated line's bytes, starting at partial_offset_
   uint64_t partial_offset_ = 0;
   bool split_pending_ = false;   // earlier parts of the pending line were emitted

@@ -6,12 +6,16 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "logship/v1/record.pb.h"
 
 namespace logship::agent {
 namespace {
 
 constexpr std::string_view kComponent = "journald-source";
 constexpr int kEntriesPerTurn = 2000;
+// Attribute values are metadata (a command line, a unit name): longer ones are cut and the
+// record flagged, so one huge field can never make a batch the collector must refuse.
+constexpr size_t kMaxAttributeValue = 16 << 10;
 
 // Trusted (underscore) and well-known fields copied into attributes.
 constexpr const char* kAttributeFields[] = {
@@ -93,6 +97,15 @@ void JournaldSource::Position() {
     LogWarn(kComponent, "checkpointed journal entry is gone (vacuumed or rotated away); resuming " + key_ +
                             " at the oldest entry still present. Entries between are lost to logship.");
     sd_journal_seek_head(j);
+    return;
+  }
+  if (!checkpoints_.fresh()) {
+    // Not the data_dir's first start: every entry since then is new to this source (a unit
+    // quiet so far, a filter added by a reload). Entries another source already shipped
+    // keep their cursor-derived ids, so sinks drop them as duplicates.
+    const int64_t since = checkpoints_.initialized_unix_nano();
+    sd_journal_seek_realtime_usec(j, static_cast<uint64_t>(since / 1000));
+    LogInfo(kComponent, "reading " + key_ + " from the agent's first start (no cursor checkpointed yet)");
     return;
   }
   if (config_.start_at_beginning) {
@@ -189,7 +202,12 @@ void JournaldSource::Drain() {
 void JournaldSource::EmitCurrent() {
   sd_journal* j = journal_.get();
   char* raw_cursor = nullptr;
-  if (sd_journal_get_cursor(j, &raw_cursor) < 0) return;
+  if (const int r = sd_journal_get_cursor(j, &raw_cursor); r < 0) {
+    // Without a cursor the entry has neither an id nor a position; it cannot be shipped.
+    ++errors_;
+    LogError(kComponent, "cannot get the cursor of an entry in " + key_ + " (" + Errno(r) + "); entry skipped");
+    return;
+  }
   const std::unique_ptr<char, decltype(&std::free)> cursor(raw_cursor, &std::free);
 
   LineRecord rec;
@@ -205,9 +223,17 @@ void JournaldSource::EmitCurrent() {
   constexpr size_t kFields = std::size(kAttributeFields);
   scratch_values_.resize(kFields);
   attributes_.clear();
+  bool cut = false;
   for (size_t i = 0; i < kFields; ++i) {
-    if (Field(j, kAttributeFields[i], &scratch_values_[i])) attributes_.push_back({kAttributeFields[i], scratch_values_[i]});
+    std::string& v = scratch_values_[i];
+    if (!Field(j, kAttributeFields[i], &v)) continue;
+    if (v.size() > kMaxAttributeValue) {
+      v.resize(kMaxAttributeValue);
+      cut = true;
+    }
+    attributes_.push_back({kAttributeFields[i], v});
   }
+  if (cut) attributes_.push_back({"logship.truncated", "true"});
   rec.record_attributes = &attributes_;
 
   std::string priority;
@@ -217,12 +243,27 @@ void JournaldSource::EmitCurrent() {
   if (sd_journal_get_realtime_usec(j, &usec) >= 0) rec.time_unix_nano = static_cast<int64_t>(usec) * 1000;
   rec.observed_unix_nano = UnixNanosNow();
   if (!Field(j, "MESSAGE", &scratch_body_)) scratch_body_.clear();  // no MESSAGE: empty body, fields still arrive
-  rec.body = scratch_body_;
-  rec.id = JournalRecordId(agent_id_, cursor.get());
   rec.position = LineRecord::Position::kJournal;
   rec.journal_key = key_;
   rec.journal_cursor = cursor.get();
-  emitter_->Emit(rec);
+  const std::string_view body = scratch_body_;
+  const size_t max = config_.max_line_bytes;
+  if (body.size() <= max) {
+    rec.body = body;
+    rec.id = JournalRecordId(agent_id_, cursor.get());
+    emitter_->Emit(rec);
+    return;
+  }
+  // A MESSAGE longer than max_line_bytes becomes flagged parts, like a long file line: one
+  // batch never has to hold it whole. Part i > 0 has an id of its own.
+  const size_t parts = (body.size() + max - 1) / max;
+  for (size_t i = 0; i < parts; ++i) {
+    rec.body = body.substr(i * max, max);
+    rec.flags = logship::v1::LogRecord::FLAG_PARTIAL | (i + 1 == parts ? logship::v1::LogRecord::FLAG_LAST_PART : 0);
+    rec.id = i == 0 ? JournalRecordId(agent_id_, cursor.get())
+                    : JournalRecordId(agent_id_, std::string(cursor.get()) + "\x1fpart=" + std::to_string(i));
+    emitter_->Emit(rec);
+  }
 }
 
 }  // namespace logship::agent

@@ -5,8 +5,11 @@
 // Position: the cursor of the last entry in the spool, checkpointed like file offsets
 // (it rides in the spool frame). On start it seeks to that cursor and continues after it;
 // if the entry is gone (vacuumed, rotated away) it warns, counts the gap and starts at the
-// oldest entry still there. Re-read entries keep their cursor-derived id and journal
-// timestamp, so sinks drop them as duplicates.
+// oldest entry still there. Without a cursor, `start_at` decides at the data_dir's very
+// first start; later (a unit quiet so far, a filter changed by a reload) reading starts at
+// the time of that first start. Re-read entries keep their cursor-derived id and journal
+// timestamp, so sinks drop them as duplicates. A MESSAGE longer than max_line_bytes is
+// split into flagged parts.
 //
 // Waiting: the journal's inotify fd is polled by the libuv loop (no busy polling), with a
 // timer as a fallback; new journal files and rotation are sd-journal's business.
@@ -47,6 +50,7 @@ class JournaldSource final : public Source {
 
   // Any thread (metrics).
   uint64_t cursor_gaps() const { return cursor_gaps_.load(); }
+  uint64_t errors() const { return errors_.load(); }
 
  private:
   struct JournalCloser { void operator()(sd_journal* j) const { sd_journal_close(j); } };
@@ -69,6 +73,7 @@ class JournaldSource final : public Source {
   bool stopped_ = false;
   bool ready_ = true;       // entries may be waiting
   std::atomic<uint64_t> cursor_gaps_{0};
+  std::atomic<uint64_t> errors_{0};  // entries that could not be read (no cursor)
   std::map<std::string, uint64_t, std::less<>> source_ids_;  // source name → LineRecord.source_id
   // Per-entry scratch: copies of the fields, and views of them for the LineRecord.
   std::string scratch_name_, scratch_body_;

@@ -86,6 +86,7 @@ ElasticsearchConfig ParseElasticsearchConfig(ConfigMap& m) {
   c.retry_budget = Millis(m, "retry_budget", c.retry_budget, milliseconds(0), milliseconds(3600000));
   c.retry_min = Millis(m, "retry_min", c.retry_min, milliseconds(1), milliseconds(60000));
   c.retry_max = Millis(m, "retry_max", c.retry_max, c.retry_min, milliseconds(600000));
+  c.give_up_after = Millis(m, "give_up_after", c.give_up_after, milliseconds(100), milliseconds(7 * 86400000LL));
   c.manage_template = m.Bool("manage_template", c.manage_template);
   c.template_name = m.String("template_name", c.template_name);
   if (!ValidIndexName(c.template_name)) m.Require("template_name").Fail("not a valid template name");

@@ -33,6 +33,8 @@ struct ElasticsearchConfig {
   // after this long (re-sent items then meet 409 = already stored).
   std::chrono::milliseconds retry_budget{30000};
   std::chrono::milliseconds retry_min{100}, retry_max{5000};
+  // A document failing retryably while others are stored goes to the dead letter after this.
+  std::chrono::milliseconds give_up_after{600000};
   // On start: PUT the index template and the lifecycle policy (off: the cluster's own).
   bool manage_template = true;
   std::string template_name = "logship";

@@ -24,7 +24,10 @@ std::string AuthHint(long status) {
 
 ElasticsearchSink::ElasticsearchSink(ElasticsearchConfig config, std::unique_ptr<EsHttpClient> http,
                                      DeadLetterStore* dead_letters)
-    : config_(std::move(config)), http_(std::move(http)), dead_letters_(dead_letters) {
+    : config_(std::move(config)),
+      http_(std::move(http)),
+      dead_letters_(dead_letters),
+      poison_(config_.give_up_after) {
   // Only what the sink reads comes back: a 10,000-item response stays small.
   bulk_path_ = "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
 }
@@ -106,16 +109,18 @@ WriteResult ElasticsearchSink::Write(const DecodedBatch& batch) {
   std::mt19937_64 rng{std::random_device{}()};
   size_t max_bytes = config_.bulk_max_bytes;
   std::string last_problem;
+  bool out_of_budget = false;
 
   for (bool first_pass = true; !pending.empty(); first_pass = false) {
     std::vector<size_t> again;
     for (size_t start = 0; start < pending.size();) {
       // A retry pass stops at the deadline (one document per request after a split could
       // otherwise hold this stream for request timeout × documents).
-      if (!first_pass && Clock::now() > deadline)
-        return {WriteOutcome::kRetry, std::to_string(pending.size() - start + again.size()) + " of " +
-                                          std::to_string(items.size()) +
-                                          " documents still failing after retry_budget (last: " + last_problem + ")"};
+      if (!first_pass && Clock::now() > deadline) {
+        again.insert(again.end(), pending.begin() + static_cast<std::ptrdiff_t>(start), pending.end());
+        out_of_budget = true;
+        break;
+      }
       // One request: as many pending items as fit in max_bytes (at least one).
       std::string body;
       size_t end = start;
@@ -166,12 +171,21 @@ WriteResult ElasticsearchSink::Write(const DecodedBatch& batch) {
           LogWarn(kComponent, "from " + r.url + ": " + parsed.status().message() + "; sending those items again");
           retry_chunk(parsed.status().message());
         } else {
+          bool any_stored = false;
+          for (const auto& res : parsed->items) any_stored |= ClassifyItem(res.status) == ItemAction::kStored;
+          if (any_stored) poison_.Succeeded();
           for (size_t k = 0; k < count; ++k) {
             const BulkItemResult& res = parsed->items[k];
             const size_t index = pending[start + k];
-            switch (ClassifyItem(res.status)) {
+            ItemAction action = ClassifyItem(res.status);
+            // Refused (401/403/404) next to documents that were stored: the cluster is fine,
+            // this document's target is not (a blocked or missing index): retried alone, and
+            // dead-lettered if it keeps failing for give_up_after.
+            if (action == ItemAction::kBlocked && any_stored) action = ItemAction::kRetry;
+            switch (action) {
               case ItemAction::kStored:
                 ++(res.status == 409 ? items_conflict_ : items_created_);
+                poison_.Forget(items[index].id);
                 break;
               case ItemAction::kRetry:
                 ++items_retried_;
@@ -198,15 +212,35 @@ WriteResult ElasticsearchSink::Write(const DecodedBatch& batch) {
       start = end;
     }
     pending = std::move(again);
-    if (pending.empty()) break;
+    if (pending.empty() || out_of_budget) break;
     // Capped exponential backoff with full jitter, within the batch's budget.
     std::uniform_int_distribution<long> jitter(config_.retry_min.count(), std::max(config_.retry_min, delay).count());
     const auto sleep = std::chrono::milliseconds(jitter(rng));
     delay = std::min(config_.retry_max, delay * 2);
-    if (Clock::now() + sleep > deadline)
-      return {WriteOutcome::kRetry, std::to_string(pending.size()) + " of " + std::to_string(items.size()) +
-                                        " documents still failing after retry_budget (last: " + last_problem + ")"};
+    if (Clock::now() + sleep > deadline) break;
     std::this_thread::sleep_for(sleep);
+  }
+  if (!pending.empty()) {
+    // Still failing: the batch is retried, except documents that have failed for
+    // give_up_after while others were stored (they would hold the stream forever).
+    std::vector<size_t> still;
+    for (size_t index : pending) {
+      if (!poison_.Failed(items[index].id).give_up()) {
+        still.push_back(index);
+        continue;
+      }
+      dead.push_back(DeadLetter{items[index].id, batch.agent_id, "elasticsearch", "retry exhausted",
+                                last_problem + " (kept failing for " +
+                                    std::to_string(poison_.give_up_after().count() / 1000) +
+                                    " s while other documents were stored)",
+                                items[index].lines});
+      poison_.Forget(items[index].id);
+    }
+    if (!still.empty()) {
+      if (!dead.empty() && dead_letters_->Store(dead).ok()) dead_lettered_ += dead.size();  // progress kept
+      return {WriteOutcome::kRetry, std::to_string(still.size()) + " of " + std::to_string(items.size()) +
+                                        " documents still failing after retry_budget (last: " + last_problem + ")"};
+    }
   }
   if (!dead.empty()) {
     if (Status s = dead_letters_->Store(dead); !s.ok())

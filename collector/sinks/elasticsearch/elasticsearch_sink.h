@@ -24,6 +24,7 @@
 #include "collector/sinks/dead_letter_store.h"
 #include "collector/sinks/elasticsearch/elasticsearch_config.h"
 #include "collector/sinks/elasticsearch/es_http.h"
+#include "collector/sinks/poison_tracker.h"
 #include "collector/sinks/sink.h"
 
 namespace logship::collector::elasticsearch {
@@ -51,6 +52,7 @@ class ElasticsearchSink final : public Sink {
   DeadLetterStore* const dead_letters_;
   std::string bulk_path_;
 
+  PoisonTracker poison_;        // documents failing retryably (see Write)
   std::mutex mu_;
   bool setup_done_ = false;     // GUARDED_BY(mu_)
   std::string blocked_;         // GUARDED_BY(mu_): why writes are refused (auth, setup); empty = fine

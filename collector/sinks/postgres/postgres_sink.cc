@@ -5,7 +5,9 @@
 #include <zstd.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
 
@@ -21,6 +23,8 @@ namespace logship::collector::postgres {
 namespace {
 
 constexpr std::string_view kComponent = "postgres";
+constexpr size_t kMaxNewPartitionsPerWrite = 4;
+constexpr std::chrono::seconds kPartitionRetry{60};
 
 // A UTC day (days since the epoch) as "%04d%02d%02d" (partition names) or "%04d-%02d-%02d".
 std::string FormatDay(int64_t day, const char* format) {
@@ -51,7 +55,8 @@ int64_t ParseDayName(const std::string& s) {
 
 }  // namespace
 
-PostgresSink::PostgresSink(PostgresConfig config) : config_(std::move(config)), table_(Quote(config_.table)) {
+PostgresSink::PostgresSink(PostgresConfig config)
+    : config_(std::move(config)), table_(Quote(config_.table)), poison_(config_.give_up_after) {
   for (uint32_t i = 0; i < config_.connections; ++i) writers_.emplace_back([this] { WriterLoop(); });
   if (config_.retention_days > 0) retention_ = std::thread([this] { RetentionLoop(); });
 }
@@ -115,8 +120,19 @@ Status PostgresSink::EnsurePartitions(PGconn* c, const std::vector<int64_t>& day
   std::vector<int64_t> missing;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (int64_t d : days)
-      if (!partitions_.count(d)) missing.push_back(d);
+    const auto now = std::chrono::steady_clock::now();
+    for (int64_t d : days) {
+      if (partitions_.count(d)) continue;
+      if (auto f = failed_partitions_.find(d); f != failed_partitions_.end() && now < f->second) continue;
+      missing.push_back(d);
+    }
+  }
+  // One batch creates at most a few partitions: rows of other days wait in the default
+  // partition (event times are clamped, README "Event time"; this is the last fence).
+  if (missing.size() > kMaxNewPartitionsPerWrite) {
+    LogWarn(kComponent, "a batch touches " + std::to_string(missing.size()) + " days without a partition; creating " +
+                            std::to_string(kMaxNewPartitionsPerWrite) + " (the rest go to the default partition)");
+    missing.resize(kMaxNewPartitionsPerWrite);
   }
   const uint32_t hosts = config_.partitions_by_host;
   for (int64_t d : missing) {
@@ -133,11 +149,17 @@ Status PostgresSink::EnsurePartitions(PGconn* c, const std::vector<int64_t>& day
     if (!s.ok()) {
       Exec(c, "ROLLBACK");
       if (ClassifySqlState(StateOf(s)) == PgErrorAction::kReconnect) return s;
-      // Most often: the default partition already holds rows of that day. They stay there.
-      LogWarn(kComponent, "no partition for " + DayDate(d) + " (rows go to the default partition): " + s.message());
+      // Most often: the default partition already holds rows of that day. They stay there;
+      // the partition is tried again later, not on every batch.
+      LogWarn(kComponent, "no partition for " + DayDate(d) + " (rows go to the default partition; retried in " +
+                              std::to_string(kPartitionRetry.count()) + " s): " + s.message());
+      std::lock_guard<std::mutex> lock(mu_);
+      failed_partitions_[d] = std::chrono::steady_clock::now() + kPartitionRetry;
+      continue;
     }
     std::lock_guard<std::mutex> lock(mu_);
     partitions_.insert(d);
+    failed_partitions_.erase(d);
   }
   return Status::Ok();
 }
@@ -208,17 +230,43 @@ WriteResult PostgresSink::WriteConflictSafe(PGconn* c, const DecodedBatch& batch
   if (s.ok()) return {WriteOutcome::kOk, ""};
   Exec(c, "ROLLBACK");
   if (state.empty()) state = StateOf(s);
-  if (ClassifySqlState(state) == PgErrorAction::kBadRow) return WriteRowByRow(c, batch, rows);
+  const PgErrorAction action = ClassifySqlState(state);
+  if (action == PgErrorAction::kBadRow) return WriteRowByRow(c, batch, rows, {});
+  if (action == PgErrorAction::kRetry) {
+    if (const auto v = poison_.Failed(BatchKey(batch)); v.expired) return WriteRowByRow(c, batch, rows, v);
+  }
   return {WriteOutcome::kRetry, s.message()};
 }
 
-WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, const std::string& rows) {
+WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, const std::string& rows,
+                                        PoisonTracker::Verdict failing) {
   // The rare path: some row is refused. Each row in its own savepoint; refused ones go to
-  // the dead-letter table with the error, duplicates (a re-send) are skipped.
+  // the dead-letter table with the error, duplicates (a re-send) are skipped. A row failing
+  // with a retryable error keeps the whole batch for a retry, unless the batch has been
+  // failing for give_up_after (`failing.expired`) and the server takes other rows (its
+  // neighbours here, or other writes meanwhile): then that row is the problem.
   const std::string dead = Quote(config_.table + "_dead_letter");
   if (Status s = Exec(c, "BEGIN"); !s.ok()) return {WriteOutcome::kRetry, s.message()};
-  uint64_t refused = 0;
+  uint64_t refused = 0, stored = 0;
   std::string state;
+  struct Stalled {
+    std::string_view row;
+    std::string state, error;
+  };
+  std::vector<Stalled> stalled;  // rows refused with a retryable error
+  const auto keep = [&](std::string_view row, const std::string& st, const std::string& error) -> Status {
+    const std::string id(row.substr(0, row.find('\t')));
+    const std::string text(row.substr(0, row.size() - 1));
+    const char* params[] = {id.c_str(), batch.agent_id.c_str(), st.c_str(), error.c_str(), text.c_str()};
+    PgResult r(PQexecParams(c,
+                            ("INSERT INTO " + dead + " (id, agent_id, sqlstate, error, row_text) "
+                             "VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING").c_str(),
+                            5, nullptr, params, nullptr, nullptr, 0));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+      return Status::Unavailable("cannot dead-letter a refused row: " + ErrorOf(c, r.get()));
+    ++refused;
+    return Status::Ok();
+  };
   for (size_t start = 0; start < rows.size();) {
     const size_t end = rows.find('\n', start);
     const std::string_view row(rows.data() + start, (end == std::string::npos ? rows.size() : end + 1) - start);
@@ -227,29 +275,48 @@ WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, co
     Status s = CopyRows(c, table_, {row}, &state);
     if (s.ok()) {
       Exec(c, "RELEASE SAVEPOINT logship_row");
+      ++stored;
       continue;
     }
     Exec(c, "ROLLBACK TO SAVEPOINT logship_row");
     const PgErrorAction action = ClassifySqlState(state);
-    if (action == PgErrorAction::kDuplicate) continue;
-    if (action != PgErrorAction::kBadRow) {
+    if (action == PgErrorAction::kDuplicate) {
+      ++stored;
+      continue;
+    }
+    if (action == PgErrorAction::kRetry && !failing.expired) failing = poison_.Failed(BatchKey(batch));
+    if (action == PgErrorAction::kReconnect || (action == PgErrorAction::kRetry && !failing.expired)) {
       Exec(c, "ROLLBACK");
       return {WriteOutcome::kRetry, s.message()};
     }
-    const std::string id(row.substr(0, row.find('\t')));
-    const std::string text(row.substr(0, row.size() - 1));
-    const char* params[] = {id.c_str(), batch.agent_id.c_str(), state.c_str(), s.message().c_str(), text.c_str()};
-    PgResult r(PQexecParams(c,
-                            ("INSERT INTO " + dead + " (id, agent_id, sqlstate, error, row_text) "
-                             "VALUES ($1::uuid, $2, $3, $4, $5) ON CONFLICT DO NOTHING").c_str(),
-                            5, nullptr, params, nullptr, nullptr, 0));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-      Exec(c, "ROLLBACK");
-      return {WriteOutcome::kRetry, "cannot dead-letter a refused row: " + ErrorOf(c, r.get())};
+    if (action == PgErrorAction::kRetry) {
+      stalled.push_back(Stalled{row, state, s.message()});
+      continue;
     }
-    ++refused;
+    if (Status k = keep(row, state, s.message()); !k.ok()) {
+      Exec(c, "ROLLBACK");
+      return {WriteOutcome::kRetry, k.message()};
+    }
+  }
+  if (!stalled.empty()) {
+    if (stored == 0 && refused == 0 && !failing.others_succeeded) {
+      // Nothing at all is taken: the server's problem, not these rows'. Keep retrying.
+      Exec(c, "ROLLBACK");
+      return {WriteOutcome::kRetry, stalled.front().error};
+    }
+    for (const auto& st : stalled) {
+      const std::string why = st.error + " (kept failing for " + std::to_string(poison_.give_up_after().count() / 1000) +
+                              " s while other rows were stored)";
+      if (Status k = keep(st.row, st.state, why); !k.ok()) {
+        Exec(c, "ROLLBACK");
+        return {WriteOutcome::kRetry, k.message()};
+      }
+    }
+    state = stalled.front().state;
   }
   if (Status s = Exec(c, "COMMIT"); !s.ok()) return {WriteOutcome::kRetry, s.message()};
+  if (stored > 0) poison_.Succeeded();
+  poison_.Forget(BatchKey(batch));
   if (refused > 0) {
     dead_lettered_ += refused;
     LogWarn(kComponent, std::to_string(refused) + " row(s) of batch " + std::to_string(batch.sequence) + " from " +
@@ -330,15 +397,22 @@ void PostgresSink::WriteGroup(Conn* conn, const std::vector<Pending*>& group) {
       if (s.ok()) s = Exec(conn->get(), "COMMIT");
       if (s.ok()) {
         ++transactions_;
-        for (Pending* p : group) p->result = {WriteOutcome::kOk, ""};
+        poison_.Succeeded();
+        for (Pending* p : group) {
+          p->result = {WriteOutcome::kOk, ""};
+          poison_.Forget(BatchKey(*p->batch));
+        }
       } else {
         Exec(conn->get(), "ROLLBACK");
         if (state.empty()) state = StateOf(s);
         const PgErrorAction action = ClassifySqlState(state);
-        if (action == PgErrorAction::kDuplicate || action == PgErrorAction::kBadRow) {
-          // The rare paths, batch by batch, so only the batches concerned pay for them.
+        if (action == PgErrorAction::kDuplicate || action == PgErrorAction::kBadRow ||
+            action == PgErrorAction::kRetry) {
+          // The rare paths, batch by batch, so only the batches concerned pay for them (and a
+          // batch that the server refuses for a reason of its own keeps failing alone).
           for (Pending* p : group) p->result = WriteOne(conn->get(), *p);
-          s = Status::Ok();
+          s = Status::Ok();  // each batch has its own result now
+          if (PQstatus(conn->get()) != CONNECTION_OK) conn->reset();  // the next group reconnects
         }
       }
     }
@@ -363,14 +437,28 @@ WriteResult PostgresSink::WriteOne(PGconn* c, const Pending& p) {
   Status s = Exec(c, "BEGIN");
   if (s.ok()) s = CopyRows(c, table_, {p.rows}, &state);
   if (s.ok()) s = Exec(c, "COMMIT");
-  if (s.ok()) return {WriteOutcome::kOk, ""};
+  if (s.ok()) {
+    poison_.Succeeded();
+    poison_.Forget(BatchKey(*p.batch));
+    return {WriteOutcome::kOk, ""};
+  }
   Exec(c, "ROLLBACK");
   if (state.empty()) state = StateOf(s);
   switch (ClassifySqlState(state)) {
     case PgErrorAction::kDuplicate: return WriteConflictSafe(c, *p.batch, p.rows);
-    case PgErrorAction::kBadRow: return WriteRowByRow(c, *p.batch, p.rows);
+    case PgErrorAction::kBadRow: return WriteRowByRow(c, *p.batch, p.rows, {});
+    case PgErrorAction::kRetry:
+      if (const auto v = poison_.Failed(BatchKey(*p.batch)); v.expired) return WriteRowByRow(c, *p.batch, p.rows, v);
+      [[fallthrough]];
     default: return {WriteOutcome::kRetry, s.message()};
   }
+}
+
+std::string PostgresSink::BatchKey(const DecodedBatch& batch) {
+  // What the batch holds, not where it came from: OTLP batches have no sequence.
+  const auto& records = batch.batch->records();
+  return batch.agent_id + '\0' + std::to_string(records.size()) + '\0' +
+         (records.empty() ? std::string() : records[0].id());
 }
 
 Status PostgresSink::Store(const std::vector<DeadLetter>& letters) {
@@ -471,7 +559,7 @@ Result<int> PostgresSink::EnforceRetention() {
                                    "WHERE i.inhparent = '" + table_ + "'::regclass").c_str()));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) s = Status::Unavailable(ErrorOf(conn.get(), r.get()));
     const std::string prefix = config_.table + "_p";
-    const int64_t cutoff = Today() - static_cast<int64_t>(config_.retention_days);
+    const int64_t cutoff = RetentionToday(conn.get()) - static_cast<int64_t>(config_.retention_days);
     for (int i = 0; s.ok() && i < PQntuples(r.get()); ++i) {
       const std::string part = PQgetvalue(r.get(), i, 0);
       if (part.compare(0, prefix.size(), prefix) != 0) continue;
@@ -502,6 +590,34 @@ Result<int> PostgresSink::EnforceRetention() {
   Return(std::move(conn));
   if (!s.ok()) return s;
   return dropped;
+}
+
+int64_t PostgresSink::RetentionToday(PGconn* c) {
+  // Dropping data is the one thing a wrong clock must not cause. Today is the earlier of this
+  // host's and the database server's clocks, and it may not run ahead of the monotonic clock
+  // since the last pass: a wall clock stepped forward (or a bad NTP sync) cannot make
+  // retention drop today's partitions.
+  int64_t today = Today();
+  PgResult r(PQexec(c, "SELECT floor(extract(epoch FROM now()) / 86400)::bigint"));
+  if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1)
+    today = std::min<int64_t>(today, std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10));
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (retention_day_ != INT64_MIN) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::hours>(now - retention_checked_).count();
+    const int64_t allowed = retention_day_ + elapsed / 24 + 1;
+    if (today > allowed) {
+      LogWarn(kComponent, "the clock says day " + DayDate(today) + " but only " + std::to_string(elapsed) +
+                              " h passed since retention last ran on " + DayDate(retention_day_) +
+                              "; retention uses " + DayDate(allowed));
+      today = allowed;
+    }
+  }
+  if (today >= retention_day_ || retention_day_ == INT64_MIN) {
+    retention_day_ = today;
+    retention_checked_ = now;
+  }
+  return today;
 }
 
 void PostgresSink::RetentionLoop() {

@@ -18,7 +18,10 @@
 #include <libpq-fe.h>
 
 #include <atomic>
+#include <chrono>
+#include <climits>
 #include <deque>
+#include <map>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -29,6 +32,7 @@
 
 #include "collector/collector_config.h"
 #include "collector/sinks/dead_letter_store.h"
+#include "collector/sinks/poison_tracker.h"
 #include "collector/sinks/sink.h"
 
 namespace logship::collector::postgres {
@@ -75,8 +79,14 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   Status CopyRows(PGconn* conn, const std::string& target, const std::vector<std::string_view>& parts,
                   std::string* state);
   WriteResult WriteConflictSafe(PGconn* conn, const DecodedBatch& batch, const std::string& rows);
-  WriteResult WriteRowByRow(PGconn* conn, const DecodedBatch& batch, const std::string& rows);
+  // `failing`: how the batch has fared so far; once expired, rows failing with a retryable
+  // error are dead-lettered too (when the server takes other rows).
+  WriteResult WriteRowByRow(PGconn* conn, const DecodedBatch& batch, const std::string& rows,
+                            PoisonTracker::Verdict failing);
+  static std::string BatchKey(const DecodedBatch& batch);
   Status ArchivePartition(PGconn* conn, const std::string& partition);
+  // The day retention counts from (days since the epoch): see the guard in its comment.
+  int64_t RetentionToday(PGconn* conn);
   void RetentionLoop();
 
   const PostgresConfig config_;
@@ -88,7 +98,10 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   uint32_t outstanding_ = 0;        // GUARDED_BY(mu_): connections lent out or being made
   bool schema_ready_ = false;       // GUARDED_BY(mu_)
   std::set<int64_t> partitions_;    // GUARDED_BY(mu_): days known to have a partition
+  std::map<int64_t, std::chrono::steady_clock::time_point> failed_partitions_;  // GUARDED_BY(mu_): retry after
   std::string last_write_error_;    // GUARDED_BY(mu_): empty after a successful write
+  int64_t retention_day_ = INT64_MIN;                     // GUARDED_BY(mu_): today at the last pass
+  std::chrono::steady_clock::time_point retention_checked_;  // GUARDED_BY(mu_)
 
   std::mutex queue_mu_;
   std::condition_variable queued_, written_;
@@ -96,6 +109,7 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   bool stopping_writers_ = false;   // GUARDED_BY(queue_mu_)
   std::vector<std::thread> writers_;
 
+  PoisonTracker poison_;            // batches failing retryably (see WriteRowByRow)
   std::atomic<uint64_t> dead_lettered_{0}, conflict_batches_{0}, dropped_partitions_{0}, transactions_{0};
   std::thread retention_;
   std::mutex retention_mu_;

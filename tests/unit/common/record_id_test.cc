@@ -22,6 +22,24 @@ TEST_CASE("record id: the encoding is pinned (changing it would re-key every sto
   CHECK(FileRecordId("web-01", kPos).ToUuid() == "88fe460f-57fa-8fb5-56cf-71c0c9914e87");
 }
 
+TEST_CASE("record id: generation 0 keeps the v1 key; later generations are keyed apart") {
+  FilePosition g1 = kPos;
+  g1.generation = 1;
+  FilePosition g2 = kPos;
+  g2.generation = 2;
+  CHECK(FileRecordId("web-01", kPos).ToUuid() == "88fe460f-57fa-8fb5-56cf-71c0c9914e87");
+  CHECK(!(FileRecordId("web-01", g1) == FileRecordId("web-01", kPos)));
+  CHECK(!(FileRecordId("web-01", g2) == FileRecordId("web-01", g1)));
+  CHECK(FileRecordId("web-01", g1) == FileRecordId("web-01", g1));
+}
+
+TEST_CASE("record id: a bound id depends on the principal") {
+  const RecordId id = FileRecordId("web-01", kPos);
+  CHECK(BoundRecordId("web-01", id) == BoundRecordId("web-01", id));
+  CHECK(!(BoundRecordId("web-01", id) == BoundRecordId("mallory", id)));
+  CHECK(!(BoundRecordId("web-01", id) == id));
+}
+
 TEST_CASE("record id: changing any part of the origin changes the id") {
   const RecordId base = FileRecordId("web-01", kPos);
   std::set<std::string> seen{base.ToUuid()};

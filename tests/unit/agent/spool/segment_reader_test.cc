@@ -131,14 +131,41 @@ TEST_CASE("segment reader: garbage between frames is skipped by searching for th
   CHECK(s.skipped == garbage.size());
 }
 
-TEST_CASE("segment reader: a frame stored with a wrong CRC followed by nothing is a torn tail") {
+TEST_CASE("segment reader: a complete last frame with a wrong CRC is counted as damage, not a torn tail") {
   const std::string f1 = Frame(1, kP1);
-  std::string f2 = Frame(2, kP2);
-  f2[4] = static_cast<char>(f2[4] ^ 1);
-  const Scan s = ScanBytes(SegmentHeader() + f1 + f2);
+  for (size_t at : {size_t{0}, size_t{4}, size_t{100}}) {  // its magic, its CRC, its payload
+    std::string f2 = Frame(2, kP2);
+    f2[at] = static_cast<char>(f2[at] ^ 1);
+    const Scan s = ScanBytes(SegmentHeader() + f1 + f2);
+    CHECK(Sequences(s) == std::vector<uint64_t>{1});
+    CHECK(s.valid_end == kSegmentHeaderSize + f1.size());
+    CHECK(s.skipped == f2.size());
+    CHECK_MESSAGE(s.corrupt == 1, "damage at ", at);
+  }
+}
+
+TEST_CASE("segment reader: zeros after the last frame (a power cut before the data reached disk) are a torn tail") {
+  const std::string f1 = Frame(1, kP1);
+  const Scan s = ScanBytes(SegmentHeader() + f1 + std::string(4096, '\0'));
   CHECK(Sequences(s) == std::vector<uint64_t>{1});
-  CHECK(s.valid_end == kSegmentHeaderSize + f1.size());
-  CHECK(s.skipped == f2.size());
+  CHECK(s.corrupt == 0);
+}
+
+TEST_CASE("segment reader: after a damaged segment header the frames are still recovered, and it is counted") {
+  std::string seg = SegmentHeader() + Frame(1, kP1) + Frame(2, kP2);
+  seg[2] = 'X';
+  testing::TempDir dir;
+  const std::string path = dir.File("seg");
+  testing::WriteFile(path, seg);
+  logship::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  SegmentReader r(fd.get(), seg.size());
+  REQUIRE_FALSE(r.ReadSegmentHeader().ok());
+  r.SkipDamagedHeader();
+  std::vector<uint64_t> seqs;
+  while (auto loc = r.Next()) seqs.push_back(loc->header.sequence);
+  CHECK(seqs == std::vector<uint64_t>{1, 2});
+  CHECK(r.corrupt_frames() == 1u);
+  CHECK(r.valid_end() == seg.size());
 }
 
 TEST_CASE("segment reader: a missing or foreign segment header is corruption") {

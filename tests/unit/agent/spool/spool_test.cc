@@ -146,12 +146,28 @@ TEST_CASE("spool: with fsync batch, deferred appends become readable only at the
   CHECK(s->NextSequence() == 5);
 }
 
-TEST_CASE("spool: without fsync batch, a deferred append is readable at once") {
+TEST_CASE("spool: with fsync never, an append is readable at once") {
   TempDir dir;
   auto s = OpenSpool(Options(dir, 1ull << 30, FsyncPolicy::kNever));
   const std::string payload = PayloadFor(1);
   REQUIRE(s->Append(Deferred(payload)).ok());
-  CHECK(s->NextSequence() == 2);
+  AppendRequest plain = Deferred(payload);
+  plain.defer_sync = false;
+  REQUIRE(s->Append(plain).ok());
+  CHECK(s->NextSequence() == 3);
+}
+
+TEST_CASE("spool: with fsync interval, appends become readable at the interval's Sync, never before") {
+  TempDir dir;
+  auto s = OpenSpool(Options(dir, 1ull << 30, FsyncPolicy::kInterval));
+  const std::string payload = PayloadFor(1);
+  AppendRequest req = Deferred(payload);
+  req.defer_sync = false;  // even an append not deferred: interval mode never fsyncs per append
+  REQUIRE(s->Append(req).ok());
+  REQUIRE(s->Append(Deferred(payload)).ok());
+  CHECK(s->NextSequence() == 1);  // a power cut could undo them: not shipped yet
+  REQUIRE(s->Sync().ok());
+  CHECK(s->NextSequence() == 3);
 }
 
 TEST_CASE("spool: an acked frame is no longer readable or counted") {

@@ -105,8 +105,67 @@ TEST_CASE("frame decoder: a frame without agent_id or sequence is rejected") {
   CHECK(Decode(f).code() == Status::Code::kInvalidArgument);
 }
 
-TEST_CASE("frame decoder: the batch's agent_id must match the frame's") {
-  CHECK(Decode(ZstdFrame(SampleBatch(), "web-02")).code() == Status::Code::kInvalidArgument);
+TEST_CASE("frame decoder: a batch spooled under another agent_id (the host was renamed) is taken") {
+  Batch out;
+  REQUIRE(Decode(ZstdFrame(SampleBatch(), "web-02"), &out).ok());
+  CHECK(out.agent_id() == "web-01");  // ids stay those of the name the lines were read under
+  Batch no_agent = SampleBatch();
+  no_agent.clear_agent_id();
+  CHECK(Decode(ZstdFrame(no_agent)).code() == Status::Code::kInvalidArgument);
+}
+
+// A batch in the compact form: file records without ids (derived from the file identity).
+Batch CompactBatch(const std::string& agent) {
+  Batch b;
+  b.set_agent_id(agent);
+  auto* src = b.add_sources();
+  src->set_name("/var/log/a.log");
+  src->mutable_file()->set_device(1);
+  src->mutable_file()->set_inode(2);
+  src->mutable_file()->set_fingerprint(3);
+  for (int i = 0; i < 3; ++i) {
+    auto* r = b.add_records();
+    r->set_body("line");  // 5 bytes a line: offsets 0, 5, 10
+    r->set_observed_time_unix_nano(1);
+  }
+  return b;
+}
+
+TEST_CASE("frame decoder: with an authenticated sender, ids are bound to it") {
+  FrameDecoder d(Limits{});
+  Batch plain, bound, spoofed;
+  REQUIRE(d.Decode(ZstdFrame(CompactBatch("web-01"), "web-01"), &plain).ok());
+  REQUIRE(d.Decode(ZstdFrame(CompactBatch("web-01"), "web-01"), &bound, nullptr, "web-01").ok());
+  // File ids come from the principal: the honest agent's ids do not change …
+  CHECK(plain.records(1).id() == bound.records(1).id());
+  CHECK(plain.records(1).id() ==
+        std::string(FileRecordId("web-01", FilePosition{1, 2, 3, 5}).AsBytes()));
+  // … and a sender claiming another agent's name cannot produce that agent's ids.
+  REQUIRE(d.Decode(ZstdFrame(CompactBatch("web-01"), "mallory"), &spoofed, nullptr, "mallory").ok());
+  CHECK(spoofed.records(1).id() != plain.records(1).id());
+  // Ids that travel on the wire are bound too.
+  Batch explicit_ids;
+  REQUIRE(d.Decode(ZstdFrame(SampleBatch(), "mallory"), &explicit_ids, nullptr, "mallory").ok());
+  CHECK(explicit_ids.records(0).id() != SampleBatch().records(0).id());
+}
+
+TEST_CASE("frame decoder: a record with an over-limit attribute is taken out, its neighbours stay") {
+  Batch b = SampleBatch(5);
+  auto* kv = b.mutable_records(2)->add_attributes();
+  kv->set_key("huge");
+  kv->set_value(std::string(100 << 10, 'x'));
+  FrameDecoder d(Limits{});
+  Batch out;
+  std::vector<RefusedRecord> refused;
+  REQUIRE(d.Decode(ZstdFrame(b), &out, &refused).ok());
+  REQUIRE(out.records_size() == 4);
+  CHECK(out.records(2).body() == "line 3");
+  REQUIRE(refused.size() == 1u);
+  CHECK(refused[0].record.body() == "line 2");
+  CHECK(refused[0].record.id().size() == 16u);
+  CHECK(refused[0].reason.find("max_attribute_bytes") != std::string::npos);
+  // Without a place for refused records the frame is refused, as before.
+  CHECK(d.Decode(ZstdFrame(b), &out).code() == Status::Code::kResourceExhausted);
 }
 
 TEST_CASE("frame decoder: a record count that differs from the batch is rejected") {

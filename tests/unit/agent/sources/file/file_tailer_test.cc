@@ -37,6 +37,7 @@ class RecordingEmitter : public Emitter {
                                r.next_position});
   }
   bool Accepting() const override { return accepting; }
+  void UpdatePosition(const v1::Checkpoints& delta) override { positions.push_back(delta); }
 
   std::vector<std::string> Bodies() const {
     std::vector<std::string> out;
@@ -44,6 +45,7 @@ class RecordingEmitter : public Emitter {
     return out;
   }
   std::vector<Captured> records;
+  std::vector<v1::Checkpoints> positions;
   bool accepting = true;
   std::string agent = "agent-1";
 };
@@ -65,7 +67,7 @@ FileTailer::ReadOutcome ReadAll(FileTailer& t, RecordingEmitter& out, const std:
 }
 
 RecordId IdAt(const FileTailer& t, uint64_t offset, const std::string& agent = "agent-1") {
-  return FileRecordId(agent, FilePosition{t.device(), t.inode(), t.fingerprint(), offset});
+  return FileRecordId(agent, FilePosition{t.device(), t.inode(), t.fingerprint(), offset, t.generation()});
 }
 
 TEST_CASE("file tailer: lines are split on newline with ids and next positions from their offsets") {
@@ -397,6 +399,114 @@ TEST_CASE("file tailer: reading stops early when the emitter stops accepting") {
 TEST_CASE("file tailer: opening a missing file is NotFound") {
   auto r = FileTailer::Open("/nonexistent/dir/file.log", 1, {});
   CHECK(r.status().code() == Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace logship::agent
+
+namespace logship::agent {
+namespace {
+
+TEST_CASE("file tailer: copytruncate under a constant header is a new generation with new ids") {
+  TempDir dir;
+  const std::string path = dir.File("w3c.log");
+  testing::WriteFile(path, "#Fields: date time cs-uri\n2026-01-01 00:00:01 /a\n2026-01-01 00:00:02 /b\n");
+  auto t = OpenTailer(path);
+  REQUIRE(t->Identify());
+  RecordingEmitter first;
+  ReadAll(*t, first);
+  REQUIRE(first.records.size() == 3);
+  const uint64_t old_fingerprint = t->fingerprint();
+  // copytruncate: same header, new lines, the same sizes line for line.
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  testing::AppendFile(path, "#Fields: date time cs-uri\n2026-01-01 00:00:03 /c\n");
+  CHECK(t->ContentChanged() != nullptr);
+  t->FlushAll(nullptr, first);
+  t->ResetAfterTruncation();
+  REQUIRE(t->Identify());
+  CHECK(t->fingerprint() == old_fingerprint);
+  CHECK(t->generation() == 1u);
+  RecordingEmitter second;
+  ReadAll(*t, second);
+  REQUIRE(second.Bodies() == std::vector<std::string>{"#Fields: date time cs-uri", "2026-01-01 00:00:03 /c"});
+  // The header at offset 0 and the line at offset 26 had ids in generation 0: not any more.
+  CHECK(!(second.records[0].id == first.records[0].id));
+  CHECK(!(second.records[1].id == first.records[1].id));
+  CHECK(second.records[1].next_position.generation == 1u);
+}
+
+TEST_CASE("file tailer: a rewrite that grows past the read offset under the same first line is noticed") {
+  TempDir dir;
+  const std::string path = dir.File("grow.log");
+  testing::WriteFile(path, "HEADER\naaaa\nbbbb\n");
+  auto t = OpenTailer(path);
+  REQUIRE(t->Identify());
+  RecordingEmitter out;
+  ReadAll(*t, out);
+  CHECK(t->ContentChanged() == nullptr);
+  testing::AppendFile(path, "cccc\n");
+  CHECK(t->ContentChanged() == nullptr);  // growth is fine
+  // Truncated and rewritten between two looks, past the old offset: only the bytes before
+  // the read position tell.
+  testing::WriteFile(path, "HEADER\nxxxxxxxxxx\nyyyyyyyy\n");
+  const char* why = t->ContentChanged();
+  REQUIRE(why != nullptr);
+  CHECK(std::string(why).find("before the read position") != std::string::npos);
+}
+
+TEST_CASE("file tailer: FlushAll emits an unterminated last line and a pending multi-line event") {
+  TempDir dir;
+  const std::string path = dir.File("ml.log");
+  testing::WriteFile(path, "2026 start\n  at frame 1\n  at frame 2\n");
+  MultilineOptions ml;
+  ml.start_pattern = std::make_shared<RE2>("^\\d{4} ");
+  TailerOptions opt;
+  opt.multiline = &ml;
+  auto t = OpenTailer(path, opt);
+  REQUIRE(t->Identify());
+  RecordingEmitter out;
+  ReadAll(*t, out);
+  CHECK(out.records.empty());  // the event may go on
+  t->FlushAll(nullptr, out);
+  REQUIRE(out.Bodies() == std::vector<std::string>{"2026 start\n  at frame 1\n  at frame 2"});
+
+  testing::AppendFile(path, "no newline yet");
+  ReadAll(*t, out);
+  CHECK(out.records.size() == 1u);  // waits for its newline
+  t->FlushAll(nullptr, out);
+  REQUIRE(out.records.size() == 2u);
+  CHECK(out.records[1].body == "no newline yet");
+  CHECK(out.records[1].next_position.offset == t->read_offset());
+  CHECK(out.records[1].id == IdAt(*t, 37));
+}
+
+}  // namespace
+}  // namespace logship::agent
+
+namespace logship::agent {
+namespace {
+
+TEST_CASE("file tailer: nothing is read before the file has an identity (truncated to nothing, then written)") {
+  TempDir dir;
+  const std::string path = dir.File("t.log");
+  testing::WriteFile(path, "old one\nold two\n");
+  auto t = OpenTailer(path);
+  REQUIRE(t->Identify());
+  RecordingEmitter out;
+  ReadAll(*t, out);
+  REQUIRE(::truncate(path.c_str(), 0) == 0);
+  t->FlushAll(nullptr, out);
+  t->ResetAfterTruncation();
+  CHECK_FALSE(t->Identify());  // empty: no first line yet
+  testing::AppendFile(path, "new one\n");
+  // Read now, these lines would carry no fingerprint, and again once identified: twice.
+  RecordingEmitter early;
+  CHECK(t->ReadSome(1 << 20, nullptr, early) == FileTailer::ReadOutcome::kEof);
+  CHECK(early.records.empty());
+  REQUIRE(t->Identify());
+  ReadAll(*t, early);
+  CHECK(early.Bodies() == std::vector<std::string>{"new one"});
+  CHECK(early.records[0].id == IdAt(*t, 0));
 }
 
 }  // namespace

@@ -24,14 +24,17 @@ std::string ErrorOf(const std::string& es, const std::string& more = "") {
   return "";
 }
 
-TEST_CASE("a minimal elasticsearch sink needs urls and somewhere for dead letters") {
+TEST_CASE("a minimal elasticsearch sink needs urls; its dead letters go under data_dir by default") {
   const auto c = Parse("    urls: [\"http://es:9200/\"]\n    dead_letter_dir: /var/lib/logship/dead\n");
   REQUIRE(c.elasticsearch);
   CHECK(c.elasticsearch->urls == std::vector<std::string>{"http://es:9200"});
   CHECK(c.elasticsearch->index == "logs-logship-%Y.%m.%d");
+  CHECK(c.elasticsearch->dead_letter_dir == "/var/lib/logship/dead");
   CHECK(c.elasticsearch_delivery.required);
-  CHECK(ErrorOf("    urls: [\"http://es:9200\"]\n").find("dead_letter_dir") != std::string::npos);
-  // With a postgres sink, dead letters go to its table.
+  CHECK(Parse("    urls: [\"http://es:9200\"]\n").elasticsearch->dead_letter_dir ==
+        "/var/lib/logship-collector/dead-letter");
+  CHECK(ParseCollectorConfig("data_dir: /srv/lc\nsinks:\n  elasticsearch:\n    urls: [\"http://e\"]\n", "c.yaml")
+            .elasticsearch->dead_letter_dir == "/srv/lc/dead-letter");
   CHECK(ErrorOf("    urls: [\"http://es:9200\"]\n", "  postgres: {dsn: \"dbname=logs\"}\n").empty());
 }
 

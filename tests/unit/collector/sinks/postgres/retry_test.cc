@@ -18,7 +18,8 @@ TEST_CASE("postgres retry: connection-level errors reconnect") {
 }
 
 TEST_CASE("postgres retry: a refused row (data exception, integrity violation) goes row by row to the dead letters") {
-  for (const char* s : {"23502", "23503", "23514", "22001", "22P02", "22008"}) {
+  for (const char* s : {"23502", "23503", "23514", "22001", "22P02", "22008", "54000", "54001", "21000", "P0001",
+                        "2F005", "38001", "39P01"}) {
     CHECK_MESSAGE(ClassifySqlState(s) == PgErrorAction::kBadRow, s);
   }
 }
