@@ -15,10 +15,12 @@
 #include "agent/checkpoint/checkpoint_store.h"
 #include "agent/pipeline.h"
 #include "agent/shipper/shipper.h"
+#include "agent/signal_relay.h"
 #include "agent/sources/counting_emitter.h"
 #include "agent/sources/file/file_source.h"
 #include "agent/sources/journald/journald_source.h"
 #include "agent/spool/spool.h"
+#include "common/bearer_token.h"
 #include "common/file_util.h"
 #include "common/http/http_server.h"
 #include "common/config/config_node.h"
@@ -35,7 +37,8 @@ constexpr auto kShutdownDrain = std::chrono::seconds(5);
 struct LoopState {
   Pipeline* pipeline = nullptr;
   std::vector<std::unique_ptr<Source>>* sources = nullptr;
-  std::vector<std::unique_ptr<UvHandle<uv_signal_t>>>* signals = nullptr;
+  SignalRelay* relay = nullptr;
+  UvHandle<uv_async_t>* signal_async = nullptr;
   const std::string* config_path = nullptr;
   std::optional<AgentConfig>* reload_to = nullptr;
   bool stopping = false;
@@ -48,17 +51,8 @@ void BeginShutdown(LoopState& s) {
   for (auto& src : *s.sources) src->Stop();
   if (!s.pipeline->Flush()) LogWarn(kComponent, "spool is full; the last lines will be read again on restart");
   s.pipeline->Stop();
-  s.signals->clear();
-}
-
-Result<std::string> ReadToken(const std::string& path) {
-  if (path.empty()) return std::string();
-  auto text = ReadWholeFile(path);
-  if (!text.ok()) return Status::IoError("cannot read token_file " + path + ": " + text.status().message());
-  std::string t = *text;
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-  if (t.empty()) return Status::InvalidArgument("token_file " + path + " is empty");
-  return t;
+  s.relay->Detach();
+  s.signal_async->Close();
 }
 
 // Replays checkpoint deltas of frames spooled after the checkpoint file was last written.
@@ -135,7 +129,8 @@ void OnReload(LoopState& s) {
 }
 
 // One run with one configuration. Sets *reload_to when SIGHUP brought a new one.
-int RunOnce(const AgentConfig& config, const std::string& config_path, std::optional<AgentConfig>* reload_to) {
+int RunOnce(const AgentConfig& config, const std::string& config_path, std::optional<AgentConfig>* reload_to,
+            SignalRelay& relay) {
   std::signal(SIGPIPE, SIG_IGN);
   if (Status s = MakeDirs(config.data_dir); !s.ok()) {
     LogError(kComponent, s.message());
@@ -155,7 +150,9 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
                              "/lock is held); give each agent its own data_dir");
     return 1;
   }
-  auto token = ReadToken(config.collector.token_file);
+  auto token = config.collector.token_file.empty()
+                   ? Result<std::string>(std::string())
+                   : ReadTokenFile(config.collector.token_file, "collector.token_file");
   if (!token.ok()) {
     LogError(kComponent, token.status().message());
     return 1;
@@ -201,7 +198,13 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
     std::vector<std::unique_ptr<Source>> sources;
     std::vector<std::unique_ptr<CountingEmitter>> emitters;
     for (const auto& fc : config.file_sources) {
-      sources.push_back(std::make_unique<FileSource>(&loop, fc, checkpoints));
+      auto fs = std::make_unique<FileSource>(&loop, fc, checkpoints);
+      registry.AddCallback("logship_agent_files_open", "Files a file source has open (tailed or being finished).",
+                           {{"source", fc.name}}, [p = fs.get()] { return static_cast<double>(p->open_files()); });
+      registry.AddCallback("logship_agent_directory_watches", "Directories a file source watches with inotify.",
+                           {{"source", fc.name}},
+                           [p = fs.get()] { return static_cast<double>(p->watched_directories()); });
+      sources.push_back(std::move(fs));
       emitters.push_back(std::make_unique<CountingEmitter>(
           pipeline, registry.GetCounter("logship_agent_records_read_total", read_help, {{"source", fc.name}})));
     }
@@ -222,14 +225,15 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
     http::HttpServer http;
     http::ServeMetrics(http, registry);
     http.Handle("/healthz", [] { return http::Response{200, "text/plain; charset=utf-8", "ok\n"}; });
-    if (!config.http_listen.empty()) {
-      if (Status s = http.Start(config.http_listen); !s.ok())
+    if (!config.http.listen.empty()) {
+      if (Status s = http::StartFromConfig(http, config.http); !s.ok())
         LogError(kComponent, s.message() + " (metrics unavailable; shipping continues)");
       else
-        LogInfo(kComponent, "metrics on http://" + config.http_listen + "/metrics");
+        LogInfo(kComponent, std::string("metrics on ") + (config.http.tls() ? "https://" : "http://") +
+                                config.http.listen + "/metrics");
     }
-    std::vector<std::unique_ptr<UvHandle<uv_signal_t>>> signals;
-    LoopState state{&pipeline, &sources, &signals, &config_path, reload_to};
+    UvHandle<uv_async_t> signal_async;
+    LoopState state{&pipeline, &sources, &relay, &signal_async, &config_path, reload_to};
 
     pipeline.Start();
     bool started = true;
@@ -261,20 +265,20 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
       shipper.Stop();
       return 1;
     }
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-      auto h = std::make_unique<UvHandle<uv_signal_t>>();
-      uv_signal_init(&loop, h->get());
-      h->MarkInitialized();
-      h->get()->data = &state;
-      uv_signal_start(
-          h->get(),
-          [](uv_signal_t* s, int signum) {
-            auto& st = *static_cast<LoopState*>(s->data);
-            if (signum == SIGHUP) OnReload(st); else BeginShutdown(st);
-          },
-          sig);
-      signals.push_back(std::move(h));
-    }
+    // Signals that arrived while starting (or reloading) are handled now, by the loop.
+    uv_async_init(&loop, signal_async.get(), [](uv_async_t* a) {
+      auto& st = *static_cast<LoopState*>(a->data);
+      const int what = st.relay->Take();
+      if (what & SignalRelay::kStop) {
+        st.reload_to->reset();
+        BeginShutdown(st);
+      } else if (what & SignalRelay::kReload) {
+        OnReload(st);
+      }
+    });
+    signal_async.MarkInitialized();
+    signal_async.get()->data = &state;
+    relay.Attach(signal_async.get());
     LogInfo(kComponent, "agent " + config.agent_id + " started; shipping to " + config.collector.endpoints.front());
     uv_run(&loop, UV_RUN_DEFAULT);
     http.Stop();  // its handlers read the sources and the pipeline
@@ -293,10 +297,11 @@ int RunOnce(const AgentConfig& config, const std::string& config_path, std::opti
 }  // namespace
 
 int RunAgent(const AgentConfig& config, const std::string& config_path) {
+  SignalRelay relay;  // before any thread starts: every later thread inherits the blocked signals
   AgentConfig current = config;
   for (;;) {
     std::optional<AgentConfig> next;
-    const int rc = RunOnce(current, config_path, &next);
+    const int rc = RunOnce(current, config_path, &next, relay);
     if (!next) return rc;
     current = std::move(*next);
   }

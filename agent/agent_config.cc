@@ -34,6 +34,7 @@ FileSourceConfig ParseFileSource(ConfigMap& m) {
   f.fingerprint_bytes = m.Size("fingerprint_bytes", f.fingerprint_bytes, 16, 64 << 10);
   f.poll_interval = Ms(m, "poll_interval", f.poll_interval, milliseconds(50), milliseconds(60000));
   f.rotate_wait = Ms(m, "rotate_wait", f.rotate_wait, milliseconds(0), milliseconds(3600000));
+  f.follow_symlinks = m.Bool("follow_symlinks", false);
   if (auto n = m.Optional("multiline"); !n.IsNull()) {
     ConfigMap ml(n);
     MultilineOptions o;
@@ -165,7 +166,7 @@ AgentConfig Parse(const ConfigNode& root) {
     c.collector.backoff_max = Ms(cc, "backoff_max", c.collector.backoff_max, c.collector.backoff_min, milliseconds(3600000));
     cc.Finish();
   }
-  c.http_listen = ParseHttpListen(m, c.http_listen);
+  c.http = ParseHttpConfig(m, c.http.listen);
   m.Finish();
   return c;
 }

@@ -11,6 +11,7 @@
 #include "agent/sources/file/multiline.h"
 #include "agent/sources/source.h"
 #include "agent/spool/spool.h"
+#include "common/config/config_node.h"
 
 namespace logship::agent {
 
@@ -25,6 +26,7 @@ struct FileSourceConfig {
   uint64_t fingerprint_bytes = 1024;            // identity: hash of the first line, up to this
   std::chrono::milliseconds poll_interval{1000};// stat polling behind inotify; glob rescans
   std::chrono::milliseconds rotate_wait{5000};  // a rotated/deleted file is kept this long after its last growth
+  bool follow_symlinks = false;                 // tail files behind links (and hard links of other users)
   std::optional<MultilineOptions> multiline;    // grouping of continuation lines
   Attributes attributes;
 };
@@ -76,7 +78,7 @@ struct AgentConfig {
   spool::SpoolOptions spool;                    // dir = <data_dir>/spool
   std::chrono::milliseconds fsync_interval{1000};
   CollectorClientConfig collector;
-  std::string http_listen = "127.0.0.1:9741";   // /metrics and /healthz; empty = off
+  HttpConfig http{"127.0.0.1:9741", "", ""};   // /metrics and /healthz; listen "" = off
 };
 
 // Throws ConfigError.

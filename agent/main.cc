@@ -2,12 +2,26 @@
 // 2 bad configuration or usage.
 #include <CLI/CLI.hpp>
 
+#include <pthread.h>
+
+#include <csignal>
 #include <iostream>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "common/config/config_node.h"
 #include "common/version.h"
+
+// Before anything else (static initialisation included): the stop and reload signals are
+// blocked from here on and taken by the agent's SignalRelay, so one that arrives while the
+// agent starts is handled, not fatal. (Only the loader's own few milliseconds before this
+// remain.)
+[[maybe_unused]] static const bool kSignalsBlocked = [] {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, s);
+  return pthread_sigmask(SIG_BLOCK, &set, nullptr) == 0;
+}();
 
 int main(int argc, char** argv) {
   CLI::App app{"logship-agent: tails log files and ships them to a logship collector"};

@@ -67,7 +67,7 @@ void Reload(const std::string& path, const CollectorConfig& running, IngestServi
     return;
   }
   ingest.UpdateSettings(*settings);
-  if (next.listen != running.listen || next.http_listen != running.http_listen || next.tls.has_value() != running.tls.has_value() ||
+  if (next.listen != running.listen || next.http.listen != running.http.listen || next.tls.has_value() != running.tls.has_value() ||
       next.postgres.has_value() != running.postgres.has_value() ||
       next.elasticsearch.has_value() != running.elasticsearch.has_value() || next.blackhole != running.blackhole)
     LogWarn(kComponent, "reloaded pipeline, limits and tokens; listen, http, tls and sinks changes need a restart");
@@ -92,6 +92,9 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
     LogError(kComponent, settings.status().message());
     return 1;
   }
+  if (config.insecure)
+    LogWarn(kComponent, "INSECURE: insecure: true is set; whoever reaches " + config.listen +
+                            " (and the HTTP listener) may send records as any agent and read what is served there");
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   if (config.tls) {
     auto built = ServerCredentials(*config.tls);
@@ -126,7 +129,8 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
     }
     DeadLetterStore* dead = pg_sink;
     if (!dead) {
-      file_dead_letters = std::make_unique<FileDeadLetterStore>(config.elasticsearch->dead_letter_dir, "elasticsearch");
+      file_dead_letters = std::make_unique<FileDeadLetterStore>(config.elasticsearch->dead_letter_dir, "elasticsearch",
+                                                                config.dead_letter_max_bytes);
       dead = file_dead_letters.get();
     }
     auto es = std::make_unique<elasticsearch::ElasticsearchSink>(*config.elasticsearch, std::move(*http), dead);
@@ -150,8 +154,19 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
   BatchWriter writer(slots, registry);
   // Records refused at decoding (an over-limit attribute) are kept beside the sinks' own.
   std::unique_ptr<DeadLetterStore> ingest_dead_letters;
-  if (pg_sink == nullptr) ingest_dead_letters = std::make_unique<FileDeadLetterStore>(config.DeadLetterDir(), "ingest");
+  if (pg_sink == nullptr)
+    ingest_dead_letters =
+        std::make_unique<FileDeadLetterStore>(config.DeadLetterDir(), "ingest", config.dead_letter_max_bytes);
   writer.SetDeadLetterStore(pg_sink != nullptr ? static_cast<DeadLetterStore*>(pg_sink) : ingest_dead_letters.get());
+  const auto count_drops = [&registry](const char* sink, const std::unique_ptr<DeadLetterStore>& store) {
+    auto* file = dynamic_cast<const FileDeadLetterStore*>(store.get());
+    if (file == nullptr) return;
+    registry.AddCallback("logship_collector_dead_letters_dropped_total",
+                         "Refused records not kept because the dead-letter store is full.", {{"sink", sink}},
+                         [file] { return static_cast<double>(file->dropped()); });
+  };
+  count_drops("ingest", ingest_dead_letters);
+  count_drops("elasticsearch", file_dead_letters);
   IngestService ingest(*settings, writer, registry);
   OtlpLogsService otlp(ingest, writer, std::max(2u, std::thread::hardware_concurrency()));
   grpc::EnableDefaultHealthCheckService(true);
@@ -184,7 +199,8 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
   http::ServeMetrics(http, registry);
   http.Handle("/healthz", [&monitor] {
     if (monitor.healthy()) return http::Response{200, "text/plain; charset=utf-8", "ok\n"};
-    return http::Response{503, "text/plain; charset=utf-8", "not serving: " + monitor.reason() + "\n"};
+    // Which sink, not its error: those name hosts and users (the log and the console have them).
+    return http::Response{503, "text/plain; charset=utf-8", "not serving: " + monitor.failing_sinks() + " failing\n"};
   });
   // --- Web console (collector/console/): page at /, JSON API at /api/v1/, on http.listen.
   // The agent registry is fed by the ingest streams; the console reads PostgreSQL through
@@ -203,15 +219,17 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
     } else {
       console = std::move(*created);
       console->Register(http);
-      LogInfo(kComponent, "web console on http://" + config.http_listen + "/");
+      LogInfo(kComponent, std::string("web console on ") + (config.http.tls() ? "https://" : "http://") +
+                              config.http.listen + "/");
     }
   }
   // --- end of web console
-  if (!config.http_listen.empty()) {
-    if (Status s = http.Start(config.http_listen); !s.ok())
+  if (!config.http.listen.empty()) {
+    if (Status s = http::StartFromConfig(http, config.http); !s.ok())
       LogError(kComponent, s.message() + " (metrics unavailable; ingest continues)");
     else
-      LogInfo(kComponent, "metrics on http://" + config.http_listen + "/metrics");
+      LogInfo(kComponent, std::string("metrics on ") + (config.http.tls() ? "https://" : "http://") +
+                              config.http.listen + "/metrics");
   }
 
   int sig = 0;

@@ -24,6 +24,7 @@ CollectorConfig Parse(const ConfigNode& root) {
   ConfigMap m(root);
   c.listen = m.String("listen", c.listen);
   c.data_dir = m.String("data_dir", c.data_dir);
+  c.dead_letter_max_bytes = m.Size("dead_letter_max_bytes", c.dead_letter_max_bytes, 1 << 20, 1ull << 40);
   if (c.data_dir.empty() || c.data_dir[0] != '/') m.Require("data_dir").Fail("must be an absolute path");
   if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
   if (auto n = m.Optional("tls"); !n.IsNull()) {
@@ -111,6 +112,7 @@ CollectorConfig Parse(const ConfigNode& root) {
     c.blackhole = true;
   }
   sinks.Finish();
+  if (c.postgres) c.postgres->dead_letter_max_bytes = c.dead_letter_max_bytes;
   // Without PostgreSQL, refused records are kept in files under data_dir.
   if (c.elasticsearch && c.elasticsearch->dead_letter_dir.empty()) c.elasticsearch->dead_letter_dir = c.DeadLetterDir();
   if (!c.postgres && !c.elasticsearch && !c.blackhole)
@@ -129,10 +131,21 @@ CollectorConfig Parse(const ConfigNode& root) {
         h.Duration("unhealthy_after", c.health.unhealthy_after, milliseconds(0), milliseconds(3600000)));
     h.Finish();
   }
-  c.http_listen = ParseHttpListen(m, c.http_listen);
+  c.http = ParseHttpConfig(m, c.http.listen);
   c.console = console::ParseConsoleConfig(m.Optional("console"));
   if (c.console && !c.postgres) m.Require("console").Fail("the console reads from sinks.postgres, which is not configured");
-  if (c.console && c.http_listen.empty()) m.Require("console").Fail("the console is served on http.listen, which is off");
+  if (c.console && c.http.listen.empty()) m.Require("console").Fail("the console is served on http.listen, which is off");
+  c.insecure = m.Bool("insecure", false);
+  // Secure by default: no unauthenticated listener beyond loopback, no console token in
+  // clear text on the network, unless the operator says so in as many words.
+  const bool authenticated = !c.tokens.empty() || (c.tls && !c.tls->client_ca_file.empty());
+  if (!c.insecure && !IsLoopbackListen(c.listen) && !authenticated)
+    m.Require("listen").Fail("listening on " + c.listen + " without authentication would let anyone write as any agent: "
+                             "configure auth.tokens (or tls.client_ca_file for mTLS), listen on 127.0.0.1, or set "
+                             "insecure: true");
+  if (!c.insecure && c.console && !IsLoopbackListen(c.http.listen) && !c.http.tls())
+    m.Require("console").Fail("the console would send its token in clear text on " + c.http.listen +
+                              ": configure http.tls, listen on 127.0.0.1, or set insecure: true");
   m.Finish();
   return c;
 }

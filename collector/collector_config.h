@@ -10,6 +10,7 @@
 
 #include "collector/console/console_config.h"
 #include "collector/pipeline/pipeline.h"
+#include "common/config/config_node.h"
 #include "collector/sinks/elasticsearch/elasticsearch_config.h"
 
 namespace logship::collector {
@@ -51,6 +52,7 @@ struct PostgresConfig {
   // A batch failing with a retryable error while other writes succeed: after this long its
   // rows are written one by one and the ones still failing go to the dead letter.
   std::chrono::milliseconds give_up_after{600000};
+  uint64_t dead_letter_max_bytes = 1ull << 30;  // <table>_dead_letter; set from the collector's
 };
 
 // How a sink takes part in acks (fan-out rule, batch_writer.h): a required sink must
@@ -67,17 +69,23 @@ struct ServerTlsConfig {
 };
 
 struct AgentToken {
-  std::string agent;
+  std::string agent;       // "*": a fleet token, good for any agent id (ids bound to the claimed one)
   std::string token_file;
 };
 
 struct CollectorConfig {
   std::optional<ServerTlsConfig> tls;
   std::vector<AgentToken> tokens;  // empty: no token required (logged loudly)
-  std::string listen = "0.0.0.0:4740";
+  // Loopback unless configured: listening beyond it needs authentication (auth.tokens, or
+  // mTLS with tls.client_ca_file) or an explicit `insecure: true`.
+  std::string listen = "127.0.0.1:4740";
+  bool insecure = false;
   // The collector's own files: dead letters when there is no PostgreSQL sink.
   std::string data_dir = "/var/lib/logship-collector";
   std::string DeadLetterDir() const { return data_dir + "/dead-letter"; }
+  // Each dead-letter store (file or table) keeps at most this much; beyond it refused records
+  // are counted and dropped, so a flood of them cannot fill the disk.
+  uint64_t dead_letter_max_bytes = 1ull << 30;
   Limits limits;
   std::optional<PostgresConfig> postgres;
   SinkDelivery postgres_delivery;
@@ -88,8 +96,8 @@ struct CollectorConfig {
   std::chrono::milliseconds blackhole_delay{0};  // per batch: a slow sink, for tests
   HealthConfig health;
   std::shared_ptr<const Pipeline> pipeline;      // never null
-  std::string http_listen = "0.0.0.0:9740";  // /metrics and /healthz; empty = off
-  std::optional<console::ConsoleConfig> console;  // web console on http_listen; nullopt = off
+  HttpConfig http{"0.0.0.0:9740", "", ""};  // /metrics, /healthz (and the console); listen "" = off
+  std::optional<console::ConsoleConfig> console;  // web console on http.listen; nullopt = off
 };
 
 CollectorConfig LoadCollectorConfig(const std::string& path);

@@ -31,12 +31,17 @@ std::string HealthMonitor::reason() const {
   return reason_;
 }
 
+std::string HealthMonitor::failing_sinks() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failing_sinks_;
+}
+
 void HealthMonitor::Run() {
   using Clock = std::chrono::steady_clock;
   std::vector<Clock::time_point> failing_since(sinks_.size());
   std::vector<bool> failing(sinks_.size(), false);
   for (;;) {
-    std::string why;
+    std::string why, names;
     for (size_t i = 0; i < sinks_.size(); ++i) {
       const Status s = sinks_[i]->HealthCheck();
       if (s.ok()) {
@@ -49,8 +54,10 @@ void HealthMonitor::Run() {
         failing_since[i] = Clock::now();
         LogWarn(kComponent, std::string(sinks_[i]->name()) + " sink check failed: " + s.message());
       }
-      if (Clock::now() - failing_since[i] >= config_.unhealthy_after)
+      if (Clock::now() - failing_since[i] >= config_.unhealthy_after) {
         why += std::string(sinks_[i]->name()) + ": " + s.message() + "; ";
+        names += (names.empty() ? "" : ", ") + std::string(sinks_[i]->name());
+      }
     }
     const bool now_healthy = why.empty();
     if (now_healthy != healthy_.load()) {
@@ -61,6 +68,7 @@ void HealthMonitor::Run() {
     }
     std::unique_lock<std::mutex> lock(mu_);
     reason_ = why;
+    failing_sinks_ = names;
     if (wake_.wait_for(lock, config_.check_interval, [this] { return stopping_; })) return;
   }
 }

@@ -26,8 +26,11 @@ class HealthMonitor {
   void Start();
   void Stop();
   bool healthy() const { return healthy_.load(); }
-  // Why it is unhealthy (empty when healthy).
+  // Why it is unhealthy (empty when healthy): sink errors, which may name hosts and users,
+  // so only for logs and the authenticated console.
   std::string reason() const;
+  // Just the names of the failing sinks ("postgres, elasticsearch"), safe for /healthz.
+  std::string failing_sinks() const;
 
  private:
   void Run();
@@ -41,6 +44,7 @@ class HealthMonitor {
   std::condition_variable wake_;
   bool stopping_ = false;  // GUARDED_BY(mu_)
   std::string reason_;     // GUARDED_BY(mu_)
+  std::string failing_sinks_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace logship::collector

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/utf8.h"
+
 namespace logship {
 namespace {
 
@@ -40,7 +42,20 @@ void Log(LogLevel level, std::string_view component, std::string_view message) {
   std::string line;
   line.reserve(64 + message.size());
   line.append(stamp).append(" ").append(LevelName(level)).append(" ");
-  line.append(component).append(": ").append(message).append("\n");
+  line.append(component).append(": ");
+  // Messages quote what clients and log lines contain: one event stays one line, and no
+  // byte reaches the terminal or the journal as a control sequence (or invalid UTF-8).
+  const size_t start = line.size();
+  AppendEscapedUtf8(message, &line);
+  for (size_t i = start; i < line.size(); ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c >= 0x20 && c != 0x7f) continue;
+    static constexpr char kHex[] = "0123456789abcdef";
+    const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    line.replace(i, 1, esc, 4);
+    i += 3;
+  }
+  line.append("\n");
   std::lock_guard<std::mutex> lock(g_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);

@@ -1,5 +1,7 @@
 // Process log: one line per event on stderr ("2026-11-22T13:00:00.123Z level component: text").
-// Thread-safe. Secrets must never be passed here.
+// The text is escaped (control characters, newlines and invalid UTF-8 as \xNN), so what a
+// client or a log line contains can neither forge log lines nor reach a terminal as a control
+// sequence. Thread-safe. Secrets must never be passed here.
 #pragma once
 
 #include <string_view>

@@ -1,5 +1,7 @@
 #include "collector/console/tail_stream.h"
 
+#include "common/http/http_server.h"
+
 #include <algorithm>
 #include <cstring>
 #include <thread>
@@ -68,14 +70,12 @@ TailStream::TailStream(ReadPool& pool, std::string table, SearchFilter filter, i
 TailStream::~TailStream() { --slots_; }
 
 size_t TailStream::Read(char* buf, size_t max, const std::atomic<bool>& stop) {
-  while (offset_ == pending_.size()) {
+  if (stop.load()) return 0;
+  if (offset_ == pending_.size()) {
     pending_.clear();
     offset_ = 0;
-    while (std::chrono::steady_clock::now() < next_poll_) {
-      if (stop.load()) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (stop.load()) return 0;
+    // Not due yet: the server parks the connection, holding no thread meanwhile.
+    if (std::chrono::steady_clock::now() < next_poll_) return http::kStreamWait;
     next_poll_ = std::chrono::steady_clock::now() + kPollInterval;
     Poll();
     if (pending_.empty()) pending_ = ":\n\n";  // keep-alive; also finds a closed connection

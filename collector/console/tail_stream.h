@@ -9,7 +9,7 @@
 // Events:  event: record / data: <record JSON>      event: skipped / data: {}
 //          event: error / data: {"error": "..."}    ":" comment lines as keep-alive.
 //
-// Threads: Read() runs on the connection's thread only; the object is not shared.
+// Threads: Read() runs on one HTTP pool thread at a time; the object is not shared.
 #pragma once
 
 #include <atomic>
@@ -37,7 +37,8 @@ class TailStream {
   TailStream(const TailStream&) = delete;
   TailStream& operator=(const TailStream&) = delete;
 
-  // The http::StreamFn contract: fills buf, blocks up to about kPollInterval; 0 = end.
+  // The http::StreamFn contract: fills buf; http::kStreamWait until the next poll is due
+  // (never sleeps); 0 = end.
   size_t Read(char* buf, size_t max, const std::atomic<bool>& stop);
 
  private:

@@ -1,35 +1,26 @@
 #include "collector/ingest/agent_auth.h"
 
-#include <openssl/crypto.h>
-
-#include "common/file_util.h"
+#include "common/bearer_token.h"
 
 namespace logship::collector {
 
 Result<AgentAuth> AgentAuth::Load(const std::vector<AgentToken>& tokens) {
   AgentAuth auth;
   for (const auto& t : tokens) {
-    auto text = ReadWholeFile(t.token_file);
-    if (!text.ok()) return Status::IoError("cannot read token_file " + t.token_file + " of agent " + t.agent);
-    std::string token = *text;
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (token.size() < 16)
-      return Status::InvalidArgument("token_file " + t.token_file + " of agent " + t.agent +
-                                     " holds fewer than 16 characters");
-    auth.tokens_.emplace_back(std::move(token), t.agent);
+    auto token = ReadTokenFile(t.token_file, "the token_file of agent \"" + t.agent + "\"");
+    if (!token.ok()) return token.status();
+    auth.tokens_.emplace_back(std::move(token).value(), t.agent);
   }
   return auth;
 }
 
 std::optional<std::string> AgentAuth::Authenticate(std::string_view authorization) const {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.substr(0, kBearer.size()) != kBearer) return std::nullopt;
-  const std::string_view presented = authorization.substr(kBearer.size());
+  const auto presented = BearerToken(authorization);
+  if (!presented) return std::nullopt;
   std::optional<std::string> agent;
   for (const auto& [token, name] : tokens_) {
-    // Compare every token fully, so timing says nothing about which prefix matched.
-    if (token.size() == presented.size() && CRYPTO_memcmp(token.data(), presented.data(), token.size()) == 0)
-      agent = name;
+    // Compare every token fully, so timing says nothing about which one matched.
+    if (TokenEquals(token, *presented)) agent = name;
   }
   return agent;
 }

@@ -1,6 +1,7 @@
-// Who is sending: maps bearer tokens (read from files at start-up) to agent ids. With no
-// tokens configured every caller is accepted. Immutable after construction; thread-safe.
-// Token values never appear in messages or logs.
+// Who is sending: maps bearer tokens (read from files at start-up, common/bearer_token.h) to
+// agent ids; the agent "*" marks a fleet token, good for any agent id. With no tokens
+// configured every caller is accepted. Immutable after construction; thread-safe. Token
+// values never appear in messages or logs.
 #pragma once
 
 #include <map>
@@ -20,8 +21,9 @@ class AgentAuth {
   static Result<AgentAuth> Load(const std::vector<AgentToken>& tokens);
 
   bool required() const { return !tokens_.empty(); }
-  // The agent the `authorization` metadata value ("Bearer <token>") belongs to; nullopt
-  // when it is missing or matches no token. Constant time in the token's contents.
+  // The agent the `authorization` metadata value ("Bearer <token>") belongs to ("*" for a
+  // fleet token); nullopt when it is missing or matches no token. Constant time in the
+  // token's contents.
   std::optional<std::string> Authenticate(std::string_view authorization) const;
 
  private:

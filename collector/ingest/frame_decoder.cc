@@ -76,6 +76,8 @@ Status CheckShape(std::string_view bytes, const logship::v1::BatchFrame& f, cons
 Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch* out,
                             std::vector<RefusedRecord>* refused, std::string_view principal) {
   if (f.agent_id().empty()) return Status::InvalidArgument("frame has no agent_id");
+  if (f.agent_id().size() > kMaxAgentIdBytes)
+    return Status::InvalidArgument("agent_id longer than " + std::to_string(kMaxAgentIdBytes) + " bytes");
   if (f.sequence() == 0) return Status::InvalidArgument("frame has no sequence");
   if (f.payload().size() > limits_.max_frame_bytes)
     return Status::ResourceExhausted("payload of " + std::to_string(f.payload().size()) + " bytes exceeds max_frame_bytes");
@@ -112,7 +114,8 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
   if (static_cast<uint64_t>(out->records_size()) != f.record_count())
     return Status::InvalidArgument("batch holds " + std::to_string(out->records_size()) + " records, frame declared " +
                                    std::to_string(f.record_count()));
-  if (out->agent_id().empty()) return Status::InvalidArgument("batch has no agent_id");
+  if (out->agent_id().empty() || out->agent_id().size() > kMaxAgentIdBytes)
+    return Status::InvalidArgument("batch agent_id is empty or longer than " + std::to_string(kMaxAgentIdBytes) + " bytes");
   const auto sources = static_cast<uint32_t>(out->sources_size());
   const auto check_attributes = [&](const auto& attrs) -> Status {
     if (static_cast<uint64_t>(attrs.size()) > limits_.max_attributes)

@@ -22,6 +22,9 @@ struct RefusedRecord {
   std::string reason;
 };
 
+// As the agent's own config allows (agent_id: 1 to 255 characters).
+inline constexpr size_t kMaxAgentIdBytes = 255;
+
 class FrameDecoder {
  public:
   explicit FrameDecoder(const Limits& limits) : limits_(limits) {}

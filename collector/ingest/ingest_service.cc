@@ -35,6 +35,7 @@ grpc::Status AuthenticateCall(const IngestSettings& settings, const grpc::Server
 }
 
 std::string Principal(const std::string& token_agent, const grpc::ServerContextBase* context) {
+  if (token_agent == kFleetAgent) return {};  // the caller binds to the claimed agent id
   if (!token_agent.empty()) return token_agent;
   const auto auth = context->auth_context();
   if (auth == nullptr || !auth->IsPeerAuthenticated()) return {};
@@ -58,7 +59,18 @@ IngestService::IngestService(std::shared_ptr<const IngestSettings> settings, Bat
 }
 
 void IngestService::CountReceived(const std::string& agent_id, uint64_t records) {
-  registry_.GetCounter("logship_collector_records_received_total", "Records received, by agent.", {{"agent", agent_id}})
+  // Agent ids are claimed by clients: the label takes at most kMaxAgentLabels of them (the
+  // first seen), the rest count under "_other", so no one can grow the metrics without end.
+  const std::string* label = &agent_id;
+  static const std::string kOther = "_other";
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!labelled_agents_.count(agent_id)) {
+      if (labelled_agents_.size() >= kMaxAgentLabels) label = &kOther;
+      else labelled_agents_.insert(agent_id);
+    }
+  }
+  registry_.GetCounter("logship_collector_records_received_total", "Records received, by agent.", {{"agent", *label}})
       .Inc(records);
 }
 
@@ -177,7 +189,7 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       if (now != authenticated)
         return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "the token now belongs to another agent; reconnect");
     }
-    if (!authenticated.empty() && f.agent_id() != authenticated) {
+    if (!authenticated.empty() && authenticated != kFleetAgent && f.agent_id() != authenticated) {
       auth_failures_.Inc();
       const std::string msg = "the token belongs to agent \"" + authenticated + "\" but the frame claims \"" +
                               f.agent_id().substr(0, 64) + "\"";
@@ -196,7 +208,9 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
       decoder_settings = s;
     }
     Work w;
-    Status st = decoder->Decode(f, w.batch.batch, &w.refused, principal);
+    // A fleet token vouches for the fleet, not for one name: ids bind to the claimed one.
+    Status st = decoder->Decode(f, w.batch.batch, &w.refused,
+                                authenticated == kFleetAgent ? std::string_view(f.agent_id()) : principal);
     if (!st.ok()) {
       budget_->Release(cost);
       const std::string msg = "frame " + std::to_string(f.sequence()) +

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -48,12 +49,17 @@ struct IngestSettings {
   AgentAuth auth;
 };
 
+// The agent name of a fleet token (auth.tokens[].agent "*"): it admits any agent id.
+inline constexpr std::string_view kFleetAgent = "*";
+
 // Checks the call's bearer token against `settings` (when tokens are configured). On
-// success *agent is the token's agent (empty when no tokens are configured).
+// success *agent is the token's agent (kFleetAgent for a fleet token; empty when no tokens
+// are configured).
 grpc::Status AuthenticateCall(const IngestSettings& settings, const grpc::ServerContextBase* context, std::string* agent,
                               metrics::Counter& failures);
 // Who the call is, for binding record ids: the token's agent, else the common name of a
-// verified client certificate (mTLS), else "" (nobody is authenticated).
+// verified client certificate (mTLS), else "" (nobody is authenticated, or a fleet token:
+// then each frame binds to the agent id it claims).
 std::string Principal(const std::string& token_agent, const grpc::ServerContextBase* context);
 
 class IngestService final : public logship::v1::Ingest::Service {
@@ -101,7 +107,9 @@ class IngestService final : public logship::v1::Ingest::Service {
   std::atomic<uint64_t> records_received_{0};
   std::atomic<console::AgentRegistry*> agents_{nullptr};
 
+  static constexpr size_t kMaxAgentLabels = 2000;
   std::mutex mu_;
+  std::set<std::string> labelled_agents_;           // GUARDED_BY(mu_): agent label values in use
   bool draining_ = false;                           // GUARDED_BY(mu_)
   std::map<grpc::ServerContext*, StreamState> streams_;  // GUARDED_BY(mu_)
 };

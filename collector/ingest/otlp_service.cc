@@ -199,7 +199,7 @@ grpc::ServerUnaryReactor* OtlpLogsService::Export(grpc::CallbackServerContext* c
   }
   for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   const std::string principal = Principal(agent, context);
-  if (agent.empty()) agent = "otlp";
+  if (agent.empty() || agent == kFleetAgent) agent = "otlp";
   std::string peer = context->peer();  // "ipv4:1.2.3.4:5678"
   if (auto colon = peer.find(':'); colon != std::string::npos) peer = peer.substr(colon + 1, peer.rfind(':') - colon - 1);
   auto job = [this, reactor, response, cost, settings, agent, principal, peer, bytes = std::move(bytes)] {

@@ -9,6 +9,7 @@
 
 #include "common/file_util.h"
 #include "common/json_text.h"
+#include "common/log.h"
 
 namespace logship::collector {
 namespace {
@@ -21,8 +22,8 @@ void Field(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key, const
 
 }  // namespace
 
-FileDeadLetterStore::FileDeadLetterStore(std::string dir, std::string sink)
-    : dir_(std::move(dir)), path_(dir_ + "/" + sink + "-dead-letter.ndjson") {}
+FileDeadLetterStore::FileDeadLetterStore(std::string dir, std::string sink, uint64_t max_bytes)
+    : dir_(std::move(dir)), path_(dir_ + "/" + sink + "-dead-letter.ndjson"), max_bytes_(max_bytes) {}
 
 Status FileDeadLetterStore::Store(const std::vector<DeadLetter>& letters) {
   if (letters.empty()) return Status::Ok();
@@ -52,6 +53,13 @@ Status FileDeadLetterStore::Store(const std::vector<DeadLetter>& letters) {
   UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!fd.valid()) return Status::FromErrno("open " + path_, errno);
   const off_t start = ::lseek(fd.get(), 0, SEEK_END);
+  if (start >= 0 && static_cast<uint64_t>(start) + text.size() > max_bytes_) {
+    // Full: these are counted and dropped, never allowed to fill the disk.
+    if (dropped_.fetch_add(letters.size()) == 0)
+      LogError("dead-letter", path_ + " reached its limit of " + std::to_string(max_bytes_) +
+                                  " bytes; further refused records are counted, not kept");
+    return Status::Ok();
+  }
   if (Status s = WriteAll(fd.get(), text); !s.ok()) {
     if (start >= 0 && ::ftruncate(fd.get(), start) != 0) {}  // no torn line left behind (disk full)
     return s;

@@ -220,15 +220,28 @@ void ConfigMap::Finish() const {
   }
 }
 
-std::string ParseHttpListen(ConfigMap& parent, const std::string& default_listen) {
+HttpConfig ParseHttpConfig(ConfigMap& parent, const std::string& default_listen) {
+  HttpConfig c;
+  c.listen = default_listen;
   auto n = parent.Optional("http");
-  if (n.IsNull()) return default_listen;
+  if (n.IsNull()) return c;
   ConfigMap h(n);
-  std::string listen = h.String("listen", default_listen);
-  if (!listen.empty() && listen.find(':') == std::string::npos)
+  c.listen = h.String("listen", default_listen);
+  if (!c.listen.empty() && c.listen.find(':') == std::string::npos)
     h.Require("listen").Fail("expected host:port, or \"\" to turn the HTTP server off");
+  if (auto t = h.Optional("tls"); !t.IsNull()) {
+    ConfigMap tls(t);
+    c.tls_cert_file = tls.Require("cert_file").AsString();
+    c.tls_key_file = tls.Require("key_file").AsString();
+    tls.Finish();
+  }
   h.Finish();
-  return listen;
+  return c;
+}
+
+bool IsLoopbackListen(const std::string& listen) {
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  return host == "localhost" || host == "[::1]" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 ConfigNode LoadYamlString(const std::string& text, const std::string& name) {

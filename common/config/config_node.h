@@ -86,8 +86,18 @@ class ConfigMap {
   std::set<std::string> read_;
 };
 
-// The `http: {listen: host:port}` section both binaries share; "" turns the server off.
-std::string ParseHttpListen(ConfigMap& parent, const std::string& default_listen);
+// The `http:` section both binaries share: {listen: host:port ("" turns the server off),
+// tls: {cert_file, key_file}}.
+struct HttpConfig {
+  std::string listen;
+  std::string tls_cert_file;  // both set: HTTPS
+  std::string tls_key_file;
+  bool tls() const { return !tls_cert_file.empty(); }
+};
+HttpConfig ParseHttpConfig(ConfigMap& parent, const std::string& default_listen);
+
+// True when "host:port" listens on loopback only (127.0.0.0/8, localhost, [::1]).
+bool IsLoopbackListen(const std::string& listen);
 
 // Parses a YAML file; the root must be a mapping. Throws ConfigError.
 ConfigNode LoadYamlFile(const std::string& path);

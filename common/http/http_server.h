@@ -1,24 +1,34 @@
-// A small HTTP server for /metrics, /healthz and the collector's web console, on
-// libmicrohttpd with one thread per connection (at most 64 connections).
+// A small HTTP(S) server for /metrics, /healthz and the collector's web console, on
+// libmicrohttpd: an epoll event loop with a small thread pool, so idle or slow clients
+// (slowloris) hold no thread. At most kMaxConnections connections, kMaxPerAddress from one
+// address, each closed after 10 s without progress; /healthz stays answerable while one
+// client holds as many connections as it may.
 //
-// Threads: handlers run on the connection's thread, several at once, and must be
-// thread-safe. A streaming body (Response::stream) is produced on its connection's thread
-// and may block briefly (about a second) between chunks; it must return 0 soon after the
-// `stop` flag it is given becomes true, because Stop() waits for every connection.
+// Threads: handlers run on the pool's threads, several at once, and must be thread-safe;
+// they may block briefly (a database query), which takes one of kPoolThreads. A streaming
+// body (Response::stream) must not block: it returns kStreamWait when it has nothing yet
+// (the connection is parked and asked again about 100 ms later, holding no thread), and 0
+// to end, at the latest soon after the `stop` flag it is given becomes true.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/config/config_node.h"
 #include "common/metrics/registry.h"
 #include "common/status.h"
 
 struct MHD_Daemon;
+struct MHD_Connection;
 
 namespace logship::http {
 
@@ -37,8 +47,16 @@ struct Request {
   std::string Header(const std::string& name) const;
 };
 
-// Writes up to `max` bytes of body into `buf`; returns how many, or 0 to end the body.
+// Writes up to `max` bytes of body into `buf`; returns how many, 0 to end the body, or
+// kStreamWait when there is nothing yet.
 using StreamFn = std::function<size_t(char* buf, size_t max, const std::atomic<bool>& stop)>;
+inline constexpr size_t kStreamWait = static_cast<size_t>(-1);
+
+// TLS for the listener: PEM certificate chain and private key (contents, not paths).
+struct TlsMaterial {
+  std::string cert_pem;
+  std::string key_pem;
+};
 
 struct Response {
   Response() = default;
@@ -68,26 +86,43 @@ class HttpServer {
   // whatever its method; the longest prefix wins. Register before Start().
   void HandlePrefix(const std::string& prefix, RequestHandler handler) { prefixes_[prefix] = std::move(handler); }
 
-  // Listens on "host:port" (IPv4 address or "localhost"; port 0 picks a free one).
-  Status Start(const std::string& listen);
+  static constexpr unsigned kMaxConnections = 4096;
+  static constexpr unsigned kMaxPerAddress = 64;
+  static constexpr unsigned kPoolThreads = 8;
+
+  // Listens on "host:port" (IPv4 address or "localhost"; port 0 picks a free one); HTTPS
+  // when `tls` is given.
+  Status Start(const std::string& listen, const TlsMaterial* tls = nullptr);
   // Tells streaming bodies to end, then closes every connection and waits for them.
   void Stop();
   int port() const { return port_; }
 
-  // Internal: dispatches one request (called by the libmicrohttpd callback).
+  // Internal (the libmicrohttpd callbacks): dispatches one request; parks a streaming
+  // connection that has nothing to send yet.
   Response Dispatch(const Request& request) const;
+  void Park(MHD_Connection* connection);
+  const std::atomic<bool>& stopping() const { return stopping_; }
 
  private:
+  void ResumeLoop();
+
   std::map<std::string, Handler> handlers_;
   std::map<std::string, RequestHandler> prefixes_;
   MHD_Daemon* daemon_ = nullptr;  // owned; MHD_stop_daemon in Stop()
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::pair<const HttpServer*, const std::atomic<bool>*> context_{this, &stopping_};  // for the callbacks
+  std::mutex park_mu_;
+  std::condition_variable park_cv_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, MHD_Connection*>> parked_;  // GUARDED_BY(park_mu_)
+  bool resumer_stop_ = false;  // GUARDED_BY(park_mu_)
+  std::thread resumer_;
 };
 
 // GET /metrics renders `registry` in the Prometheus text format. `registry` must outlive
 // the server.
 void ServeMetrics(HttpServer& server, const metrics::Registry& registry);
+
+// Starts `server` as the `http:` section says (HTTPS with its certificate and key files).
+Status StartFromConfig(HttpServer& server, const HttpConfig& config);
 
 }  // namespace logship::http

@@ -49,7 +49,8 @@ class Env:
         return cfg
 
     def start(self, name, cfg):
-        proc = harness.Proc([self.agent_bin, "--config", cfg], self.work, name=f"agent-{name}")
+        self.starts = getattr(self, "starts", 0) + 1  # a log of its own: "started" must be this run's
+        proc = harness.Proc([self.agent_bin, "--config", cfg], self.work, name=f"agent-{name}-{self.starts}")
         # Started: it logs each file it positions, or that a pattern matches nothing yet.
         harness.wait_until(lambda: "started" in proc.log_tail(200), 20, what=f"agent {name} started")
         return proc
@@ -144,6 +145,28 @@ def rotated_while_down(env):
     env.expect("rot", 10 + 5 + 50 + 7)
     assert env.rows("rot", "body = 'while down, old file'") == 5
     return agent, "the rotated file finished by inode, the new one and a new file read from their start"
+
+
+@scenario
+def empty_file_rotated_while_down(env):
+    """An empty file at the first start; kill -9 before a line is written; lines, then a rotation,
+    while the agent is down: the file had no identity yet, its inode alone must be remembered."""
+    d = env.work / "erot-src"
+    d.mkdir()
+    (d / "cron.log").write_text("")
+    (d / "job.log").write_text("half a first li")
+    cfg = env.config("erot", f"  - type: file\n    include: [\"{d}/*.log\"]\n")
+    agent = env.start("erot", cfg)
+    agent.kill9()
+    append(d / "cron.log", "CRON[1]: session opened\r\n" * 2)
+    append(d / "job.log", "ne\n" + "job ran\n" * 3)
+    os.rename(d / "cron.log", d / "cron.log.1")
+    os.rename(d / "job.log", d / "job.log.1")
+    append(d / "cron.log", "CRON[2]: session opened\n")
+    agent = env.start("erot", cfg)
+    env.expect("erot", 2 + 4 + 1)
+    assert env.rows("erot", "body = 'half a first line'") == 1
+    return agent, "lines written to never-identified files, rotated while the agent was down, all arrive"
 
 
 @scenario
@@ -245,6 +268,72 @@ def host_renamed_with_a_full_spool(env):
     assert int(env.pg.scalar("SELECT count(*) FROM logs WHERE body = 'spooled under the old name'")) == 1000
     assert not (env.work / "rename" / "data" / "dead-letter").exists(), "batches were dead-lettered"
     return agent, "1,000 spooled lines arrive after agent_id changed"
+
+
+@scenario
+def signals_while_starting_or_reloading(env):
+    """SIGTERM or SIGHUP at any moment, even while the agent starts or reloads: a clean stop
+    (exit 0), never the signal's default action, never a lost signal. (From the first
+    instruction of the program on: the dynamic loader's own few milliseconds before it are
+    any program's.)"""
+    d = env.work / "sig-src"
+    d.mkdir()
+    cfg = env.config("sig", f"  - type: file\n    include: [\"{d}/*.log\"]\n")
+
+    def blocking(pid):  # the program runs: SIGTERM is in its blocked mask
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                mask = next(int(l.split()[1], 16) for l in f if l.startswith("SigBlk:"))
+            return mask & (1 << (signal.SIGTERM - 1))
+        except (OSError, StopIteration):
+            return False
+    codes = []
+    for delay in (0, 0.001, 0.003, 0.01, 0.03, 0.1):
+        proc = harness.Proc([env.agent_bin, "--config", cfg], env.work, name="agent-sig")
+        harness.wait_until(lambda: blocking(proc.pid), 5, interval=0.0005, what="the program running")
+        time.sleep(delay)
+        proc.popen.send_signal(signal.SIGTERM)
+        codes.append(proc.popen.wait(15))
+    for delay in (0.005, 0.05):  # a reload, then a stop while it reloads
+        proc = harness.Proc([env.agent_bin, "--config", cfg], env.work, name="agent-sig")
+        time.sleep(0.3)
+        proc.popen.send_signal(signal.SIGHUP)
+        time.sleep(delay)
+        proc.popen.send_signal(signal.SIGTERM)
+        codes.append(proc.popen.wait(15))
+    assert codes == [0] * len(codes), codes
+    proc = harness.Proc([env.agent_bin, "--config", cfg], env.work, name="agent-sig-last")
+    harness.wait_until(lambda: "started" in proc.log_tail(20), 20, what="started")
+    return proc, f"{len(codes)} stops from 0 to 100 ms after the program began, and during reloads: all exit 0"
+
+
+@scenario
+def state_does_not_only_grow(env):
+    """Files come and go under a ** pattern: positions and inotify watches go with them."""
+    d = env.work / "churn-src"
+    d.mkdir()
+    http_port = harness.free_port()
+    cfg = env.config("churn", f"  - type: file\n    include: [\"{d}/**/*.log\"]\n    rotate_wait: 0s\n"
+                              "    poll_interval: 100ms\n")
+    cfg.write_text(cfg.read_text().replace('http: {listen: ""}', f"http: {{listen: 127.0.0.1:{http_port}}}"))
+    agent = env.start("churn", cfg)
+    for i in range(40):
+        (d / f"dir{i}").mkdir()
+        (d / f"dir{i}" / "app.log").write_text(f"line of dir {i}\n")
+    env.expect("churn", 40)
+    metric = lambda name: common.scrape_metric(http_port, f'{name}{{source="file-0"}}')
+    harness.wait_until(lambda: metric("logship_agent_files_open") == 40, 10, what="40 open files")
+    watches = metric("logship_agent_directory_watches")
+    assert watches >= 41, watches
+    import shutil as sh
+    for i in range(40):
+        sh.rmtree(d / f"dir{i}")
+    harness.wait_until(lambda: metric("logship_agent_files_open") == 0, 20, what="files released")
+    harness.wait_until(lambda: metric("logship_agent_directory_watches") == 1, 20, what="watches dropped")
+    assert agent.terminate() == 0
+    import subprocess
+    size = (env.work / "churn" / "data" / "checkpoints").stat().st_size
+    return env.start("churn", cfg), f"40 directories came and went: 0 files open, 1 watch left, checkpoint file {size} bytes"
 
 
 @scenario

@@ -131,6 +131,27 @@ class DockerDaemon:
             self.docker("tag", names[0], name)
         return names
 
+    def check_exec(self, image):
+        """`docker exec` (and so every HEALTHCHECK) must start inside the container. It does
+        not where dockerd runs in a chroot that is not its mount namespace's root: runc's
+        pivot_root then puts the container's root where the chroot's was, while setns(2)
+        starts an exec'd process at the namespace's root, the host's / (README, "Fresh
+        Debian 12"). Raises DockerError there, naming the cause."""
+        cid = self.docker("run", "-d", "--network", "none", "--entrypoint", "sleep", image,
+                          "300").stdout.strip()
+        try:
+            want = self.inspect(cid)["Config"]["Hostname"]
+            r = self.docker("exec", cid, "cat", "/etc/hostname", check=False)
+            got = r.stdout.strip() if r.returncode == 0 else f"exit {r.returncode}: {r.stderr.strip()}"
+            if got != want:
+                raise DockerError(
+                    f"docker exec does not start inside the container (its /etc/hostname: {got!r}, "
+                    f"the container's: {want!r}): dockerd runs in a chroot, not at the root of its "
+                    "mount namespace, so health checks would run the host's files. Enter the root "
+                    "with pivot_root, as scripts/check-fresh-debian.sh does.")
+        finally:
+            self.docker("rm", "-f", cid, check=False)
+
     def stop(self):
         """Remove all containers, stop the daemon, delete its files. Safe to call twice."""
         if self.proc is None:

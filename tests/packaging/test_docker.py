@@ -33,6 +33,7 @@ from docker_daemon import DockerDaemon, network_state  # noqa: E402
 
 IMAGE = "logship-collector:test"
 LINES = 5000
+COLLECTOR_BIN = []  # the build tree's, for gen-token
 passed = 0
 
 
@@ -62,6 +63,18 @@ def check_image(d, version, work):
 
     good = work / "good.yaml"
     good.write_text('listen: 127.0.0.1:4740\nsinks:\n  postgres:\n    dsn: "host=127.0.0.1 dbname=logs"\n')
+    # The image's own configuration: secure by default (a fleet token, from a file it names).
+    r = d.docker("run", "--rm", "--network", "none", IMAGE, "--check-config", check=False)
+    assert r.returncode == 0, f"the image's own configuration: exit {r.returncode}\n{r.stderr}"
+    r = d.docker("run", "--rm", "--network", "none", IMAGE, check=False)
+    assert r.returncode == 1 and "logship-fleet-token" in r.stderr, \
+        f"without a token file the collector must refuse to run: exit {r.returncode}\n{r.stderr}"
+    bad_open = work / "open.yaml"
+    bad_open.write_text('listen: 0.0.0.0:4740\nsinks:\n  postgres:\n    dsn: "host=127.0.0.1 dbname=logs"\n')
+    bad_open.chmod(0o644)
+    r = d.docker("run", "--rm", "--network", "none", "-v", f"{bad_open}:/etc/logship/collector.yaml:ro",
+                 IMAGE, check=False)
+    assert r.returncode == 2 and "without authentication" in r.stderr, (r.returncode, r.stderr)
     bad = work / "bad.yaml"
     bad.write_text('listen: 127.0.0.1:4740\nsinkz: {}\n')
     for path, want in ((good, 0), (bad, 2)):
@@ -69,15 +82,20 @@ def check_image(d, version, work):
         r = d.docker("run", "--rm", "--network", "none", "-v", f"{path}:/etc/logship/collector.yaml:ro",
                      IMAGE, "--check-config", "--config", "/etc/logship/collector.yaml", check=False)
         assert r.returncode == want, f"--check-config {path.name}: exit {r.returncode}, want {want}\n{r.stderr}"
-    ok("--check-config on a mounted /etc/logship/collector.yaml: 0 when valid, 2 when not")
+    ok("--check-config on a mounted /etc/logship/collector.yaml: 0 when valid, 2 when not; the image's own "
+       "configuration wants a token (exit 1 without one), and an open listener is refused (exit 2)")
 
 
 def run_collector(d, agent_bin, work):
     with harness.PostgresServer() as pg:
         port = harness.free_port()
         name = "logship-collector-test"
+        token = work / "fleet.token"
+        subprocess.run([str(COLLECTOR_BIN[0]), "gen-token", "--out", str(token)], check=True, capture_output=True)
+        token.chmod(0o644)  # the container's user must read it
         t0 = time.monotonic()
         d.docker("run", "-d", "--name", name, "--network", "host",
+                 "-v", f"{token}:/run/secrets/logship-fleet-token:ro",
                  "-e", f"LOGSHIP_LISTEN=127.0.0.1:{port}",
                  "-e", f"LOGSHIP_POSTGRES_DSN={pg.dsn}",
                  "-e", f"LOGSHIP_HEALTH_ADDRESS=127.0.0.1:{port}",
@@ -96,7 +114,8 @@ def run_collector(d, agent_bin, work):
 
             logs = work / "logs"
             logs.mkdir()
-            agent_cfg = common.write_agent_config(work, port, str(logs / "*.log"), agent_id="docker-test")
+            agent_cfg = common.write_agent_config(work, port, str(logs / "*.log"), agent_id="docker-test",
+                                                  extra=f"  token_file: {token}\n")
             agent = harness.Proc([agent_bin, "--config", agent_cfg], work, name="agent")
             writer = common.LineWriter(logs / "app.log")
             writer.write(LINES)
@@ -135,6 +154,7 @@ def run_collector(d, agent_bin, work):
 
 def main():
     agent_bin, collector_bin = harness.binaries_from_argv()
+    COLLECTOR_BIN.append(collector_bin)
     version = subprocess.run([str(collector_bin), "--version"], capture_output=True, text=True,
                              check=True).stdout.strip()   # the image must say the same
     work = harness.make_workdir("logship-docker")
@@ -150,6 +170,8 @@ def main():
         names = d.import_base_images(SOURCE_DIR / "packaging/Dockerfile")
         ok(f"base images {', '.join(names)} imported from the debootstrap tarball "
            f"in {time.monotonic() - t0:.0f} s")
+        d.check_exec(names[0])
+        ok("docker exec starts inside a container (what the HEALTHCHECK needs)")
 
         t0 = time.monotonic()
         build_log = work / "docker-build.log"

@@ -40,10 +40,13 @@ COMMON_FILES = ["/etc/logship", "/usr/bin/{bin}", "/usr/lib/systemd/system/{bin}
                 "/usr/share/man/man1/{bin}.1.gz"]
 EXPECTED_FILES = {
     "logship-agent": COMMON_FILES + ["/etc/logship/agent.yaml", "/var/lib/logship"],
-    "logship-collector": COMMON_FILES + ["/etc/logship/collector.yaml"],
+    "logship-collector": COMMON_FILES + ["/etc/logship/collector.yaml", "/var/lib/logship-collector"],
 }
 CONFFILE = {"logship-agent": "/etc/logship/agent.yaml",
             "logship-collector": "/etc/logship/collector.yaml"}
+# Each program its own system user and state directory; only the agent's reads the logs.
+USER = {"logship-agent": "logship", "logship-collector": "logship-collector"}
+STATE = {"logship-agent": "/var/lib/logship", "logship-collector": "/var/lib/logship-collector"}
 
 passed = 0
 
@@ -156,9 +159,8 @@ def check_rpm(pkg, rpm, version):
     assert run(["rpm", "-qpc", rpm]).stdout.split() == [CONFFILE[pkg]], "rpm -qpc"
     attrs = run(["rpm", "-qp", "--qf", "[%{FILENAMES} %{FILEMODES:perms} %{FILEUSERNAME} "
                  "%{FILEGROUPNAME} %{FILEFLAGS:fflags}\n]", rpm]).stdout
-    assert f"{CONFFILE[pkg]} -rw-r----- root logship cn" in attrs, attrs
-    if pkg == "logship-agent":
-        assert "/var/lib/logship drwxr-x--- logship logship" in attrs, attrs
+    assert f"{CONFFILE[pkg]} -rw-r----- root {USER[pkg]} cn" in attrs, attrs
+    assert f"{STATE[pkg]} drwxr-x--- {USER[pkg]} {USER[pkg]}" in attrs, attrs
     requires = run(["rpm", "-qpR", rpm]).stdout.split("\n")
     for soname in needed_sonames(BINARIES[pkg]):
         assert f"{soname}()(64bit)" in requires, f"rpm -qpR {rpm.name} lacks {soname}:\n{requires}"
@@ -241,21 +243,28 @@ def check_installed(root, pkgs, version):
         assert status == f"install ok installed {version}", status
     ok("dpkg -i logship-agent logship-collector")
 
-    user = id_of(root, "logship", "passwd")
-    group = id_of(root, "logship", "group")
-    assert user and group, "no logship user/group"
-    uid, gid = int(user[2]), int(group[2])
-    assert uid < 1000 and user[5] == "/var/lib/logship" and user[6] == "/usr/sbin/nologin", user
+    ids = {}
+    for pkg, name in USER.items():
+        user = id_of(root, name, "passwd")
+        group = id_of(root, name, "group")
+        assert user and group, f"no {name} user/group"
+        uid, gid = int(user[2]), int(group[2])
+        ids[pkg] = (uid, gid)
+        assert uid < 1000 and user[5] == STATE[pkg] and user[6] == "/usr/sbin/nologin", user
+        assert stat_of(root, STATE[pkg]) == (0o750, uid, gid), stat_of(root, STATE[pkg])
+        assert stat_of(root, CONFFILE[pkg]) == (0o640, 0, gid), (CONFFILE[pkg], stat_of(root, CONFFILE[pkg]))
+        conffiles = root.run("dpkg-query", "-W", "-f", "${Conffiles}", pkg).stdout.split()
+        assert CONFFILE[pkg] in conffiles, f"{pkg}: {CONFFILE[pkg]} not a conffile: {conffiles}"
     for extra in ("adm", "systemd-journal"):
         members = id_of(root, extra, "group")[3].split(",")
         assert "logship" in members, f"logship not in group {extra}: {members}"
-    assert stat_of(root, "/var/lib/logship") == (0o750, uid, gid), stat_of(root, "/var/lib/logship")
-    for pkg, conf in CONFFILE.items():
-        assert stat_of(root, conf) == (0o640, 0, gid), (conf, stat_of(root, conf))
-        conffiles = root.run("dpkg-query", "-W", "-f", "${Conffiles}", pkg).stdout.split()
-        assert conf in conffiles, f"{pkg}: {conf} not a conffile: {conffiles}"
-    ok(f"system user logship (uid {uid}) in adm and systemd-journal; /var/lib/logship 0750 "
-       "logship; conffiles 0640 root:logship")
+        assert "logship-collector" not in members, f"the collector's user is in {extra}: {members}"
+    # The collector refuses unauthenticated agents: the install made it a fleet token.
+    token = "/etc/logship/tokens/fleet"
+    assert stat_of(root, token) == (0o640, 0, ids["logship-collector"][1]), stat_of(root, token)
+    assert len(root.path(token).read_text().strip()) == 64
+    ok("system users logship (in adm, systemd-journal) and logship-collector (in neither), their "
+       "state directories 0750; conffiles 0640 root:<user>; a fleet token 0640 root:logship-collector")
 
     wants = root.path("/etc/systemd/system/multi-user.target.wants")
     enabled = sorted(p.name for p in wants.glob("logship-*")) if wants.exists() else []
@@ -268,9 +277,9 @@ def check_installed(root, pkgs, version):
         out = root.run(f"/usr/bin/{pkg}", "--version").stdout
         assert version in out, out
         r = root.run(f"/usr/bin/{pkg}", "--check-config", "--config", conf,
-                     userspec="logship:logship", check=False)
+                     userspec=f"{USER[pkg]}:{USER[pkg]}", check=False)
         assert r.returncode == 0, f"{pkg} --check-config {conf}: {r.returncode}\n{r.stdout}{r.stderr}"
-    ok("--version and --check-config (as logship) on the installed configuration")
+    ok("--version and --check-config (as each package's user) on the installed configuration")
 
     check_units(root)
 
@@ -298,10 +307,10 @@ def check_installed(root, pkgs, version):
     for pkg in pkgs:
         r = root.run("dpkg-query", "-W", "-f", "${Status}", pkg, check=False)
         assert r.returncode != 0 or "not-installed" in r.stdout, r.stdout
-    for gone in ("/etc/logship", "/var/lib/logship", "/usr/share/doc/logship-agent",
+    for gone in ("/etc/logship", "/var/lib/logship", "/var/lib/logship-collector", "/usr/share/doc/logship-agent",
                  "/etc/systemd/system/multi-user.target.wants/logship-agent.service"):
         assert not os.path.lexists(root.path(gone)), f"{gone} left after purge"
-    ok("dpkg --purge: /etc/logship, /var/lib/logship and the enablement removed (the user stays)")
+    ok("dpkg --purge: /etc/logship (tokens too), the state directories and the enablement removed (users stay)")
 
 
 def check_units(root):

@@ -39,6 +39,8 @@ CONTRACT_METRICS = {
 EXTRA_METRICS = {
     "up",                           # Prometheus' own, per scrape target
     "logship_collector_ingest_serving",    # gauge: 1 while gRPC health is SERVING, 0 when NOT_SERVING
+    "logship_collector_sink_dead_lettered_total",  # records refused for good, kept in a dead letter
+    "logship_agent_records_dead_lettered_total",   # records that fit no collector frame
 }
 PROMQL_WORDS = {  # functions, keywords and aggregations that look like metric names
     "sum", "min", "max", "avg", "count", "rate", "irate", "increase", "deriv", "delta",
@@ -97,7 +99,7 @@ def check_rules():
     text = (prom / "alerts.yml").read_text()
     alerts = re.findall(r"^\s*- alert: (\w+)", text, re.M)
     for wanted in ("LogshipAgentDown", "LogshipAgentSpoolGrowing", "LogshipSinkErrors",
-                   "LogshipEndToEndLagHigh", "LogshipCollectorNotServing"):
+                   "LogshipEndToEndLagHigh", "LogshipCollectorNotServing", "LogshipRecordsDeadLettered"):
         assert wanted in alerts, f"alerts.yml lacks {wanted}"
         assert f"alertname: {wanted}" in (prom / "alerts_test.yml").read_text(), \
             f"alerts_test.yml does not test {wanted}"
@@ -189,9 +191,12 @@ def check_compose():
     else:  # the check below still runs
         services = re.findall(r"^  (\w+):$", compose.read_text().split("\nservices:\n", 1)[1].split("\nvolumes:", 1)[0], re.M)
         how = "parsed (docker-compose not installed)"
-    for s in ("collector", "postgres", "elasticsearch", "prometheus"):
+    for s in ("collector", "postgres", "elasticsearch", "prometheus", "token"):
         assert s in services, f"docker-compose.yml: no {s} service ({services})"
     text = compose.read_text()
+    # Secure by default: the collector runs with a token the stack generated, never open.
+    assert "LOGSHIP_TOKEN_FILE" in text and "gen-token" in text and "insecure" not in text, \
+        "docker-compose.yml must give the collector a generated token, not run it open"
     for ref in ("packaging/Dockerfile", "./prometheus:/etc/prometheus", "./grafana/dashboards"):
         assert ref in text, f"docker-compose.yml does not use {ref}"
     for path in re.findall(r"^\s+- \./([\w/.-]+):", text, re.M):

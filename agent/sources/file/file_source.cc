@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -25,6 +27,9 @@ constexpr uint64_t kSweepEveryPolls = 10;
 
 std::string DirName(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
 std::string BaseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+// A checkpoint saved for a file before it could be identified: nothing was read before offset 0.
+bool IsPlaceholder(const v1::FileCheckpoint& cp) { return cp.fingerprint() == 0 && cp.offset() == 0; }
 
 // Where the history of a file `size` bytes long ends: after its last newline, so a line
 // being written when the agent first starts is shipped whole once it is complete. A last
@@ -66,6 +71,7 @@ FileSource::FileSource(uv_loop_t* loop, FileSourceConfig config, const Checkpoin
   tailer_options_.max_line_bytes = config_.max_line_bytes;
   tailer_options_.shared_buffer = std::make_shared<std::string>();
   tailer_options_.source_key = config_.key;
+  tailer_options_.follow_symlinks = config_.follow_symlinks;
   if (config_.multiline) tailer_options_.multiline = &*config_.multiline;
 }
 
@@ -87,6 +93,10 @@ Status FileSource::Start(Emitter& emitter) {
     if (dir.find_first_of("*?[{") != std::string::npos) dir.clear();  // only a rescan finds new directories
     if (!dir.empty()) WatchDirectory(dir);
     if (star2 != std::string::npos) tree_roots_.push_back(pattern.substr(0, star2));
+    // The directories before the first wildcard are the operator's choice, links included.
+    std::string literal = DirName(pattern);
+    while (literal.find_first_of("*?[{") != std::string::npos) literal = DirName(literal);
+    literal_prefixes_.push_back(literal);
     pattern_dirs_.push_back(std::move(dir));
   }
   Scan(/*initial=*/true);
@@ -123,6 +133,35 @@ void FileSource::Pause() {
 void FileSource::Resume() {
   paused_ = false;
   UpdateIdle();
+}
+
+std::string FileSource::Untrusted(const std::string& path, const struct stat& st) const {
+  // Whoever may write in a log directory must not be able to make the agent read a file of
+  // someone else's (/var/log/auth.log) by placing a link there.
+  struct stat lst {};
+  if (::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) return "it is a symbolic link";
+  // The directories the patterns name are the operator's; below them, none may be a link.
+  const std::string dir = DirName(path);
+  char real[PATH_MAX];
+  if (::realpath(dir.c_str(), real) == nullptr) return {};  // gone meanwhile: the open fails later
+  bool below_a_prefix = false;
+  for (const auto& prefix : literal_prefixes_) {
+    if (dir != prefix && dir.compare(0, prefix.size() + 1, prefix + "/") != 0) continue;
+    below_a_prefix = true;
+    char real_prefix[PATH_MAX];
+    if (::realpath(prefix.c_str(), real_prefix) == nullptr) continue;
+    if (std::string(real) == std::string(real_prefix) + dir.substr(prefix.size())) {
+      below_a_prefix = false;  // one pattern reaches it without a link
+      break;
+    }
+  }
+  if (below_a_prefix) return "its directory is reached through a symbolic link";
+  // A hard link: in a directory owned by a user, every file must be that user's.
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) == 0 && dst.st_uid != 0 && st.st_uid != dst.st_uid && st.st_nlink > 1)
+    return "a hard link owned by uid " + std::to_string(st.st_uid) + " in a directory owned by uid " +
+           std::to_string(dst.st_uid);
+  return {};
 }
 
 bool FileSource::Matches(const std::string& path) const {
@@ -221,6 +260,13 @@ void FileSource::Track(const std::string& path, bool initial) {
                               ", only files are tailed");
     return;
   }
+  if (!config_.follow_symlinks) {
+    if (const std::string why = Untrusted(path, st); !why.empty()) {
+      if (skipped_.insert(path).second)
+        LogWarn(kComponent, "skipping " + path + ": " + why + " (set follow_symlinks: true on this source if that is meant)");
+      return;
+    }
+  }
   const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
   auto current = by_path_.find(path);
   if (current != by_path_.end() && current->second == key) return;  // already tailing it
@@ -261,8 +307,15 @@ void FileSource::Track(const std::string& path, bool initial) {
 }
 
 void FileSource::Position(Tracked& t) {
-  if (t.positioned || !t.tailer->Identify()) return;
+  if (t.positioned) return;
   FileTailer& f = *t.tailer;
+  if (!f.Identify()) {
+    if (!t.placeholder_saved && !t.restart_at_zero && !checkpoints_.FindFile(config_.key, f.device(), f.inode())) {
+      t.placeholder_saved = true;
+      RecordPosition(f, 0, {}, 0);
+    }
+    return;
+  }
   t.positioned = true;
   const std::string gen = f.generation() > 0 ? " (generation " + std::to_string(f.generation()) + ")" : "";
   if (t.restart_at_zero) {
@@ -271,6 +324,12 @@ void FileSource::Position(Tracked& t) {
     return;
   }
   if (const auto* cp = checkpoints_.FindFile(config_.key, f.device(), f.inode())) {
+    if (cp->released_unix_nano() == 0 && IsPlaceholder(*cp)) {
+      f.set_generation(cp->generation());
+      f.SeekTo(0);
+      LogInfo(kComponent, "reading " + f.path() + " from its start" + gen);
+      return;
+    }
     if (cp->released_unix_nano() == 0 && cp->fingerprint() == f.fingerprint()) {
       struct stat st {};
       const uint64_t size = ::fstat(f.fd(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
@@ -337,7 +396,8 @@ void FileSource::RecoverRotated() {
       continue;
     }
     auto tailer = FileTailer::Open(found, NextSourceId(), tailer_options_);
-    if (!tailer.ok() || !(*tailer)->Identify() || (*tailer)->fingerprint() != cp.fingerprint()) continue;
+    if (!tailer.ok() || !(*tailer)->Identify() || (!IsPlaceholder(cp) && (*tailer)->fingerprint() != cp.fingerprint()))
+      continue;
     (*tailer)->set_path(cp.path());  // its records keep the name they were read under
     Tracked t;
     t.tailer = std::move(tailer).value();
@@ -403,7 +463,8 @@ void FileSource::Reset(Tracked& t, const char* why) {
 void FileSource::Release(std::map<FileKey, Tracked>::iterator it) {
   FileTailer& f = *it->second.tailer;
   f.FlushAll(&config_.attributes, *emitter_);  // no more lines will come
-  if (it->second.positioned) RecordPosition(f, f.read_offset(), {}, UnixNanosNow());
+  if (it->second.positioned || it->second.placeholder_saved)
+    RecordPosition(f, it->second.positioned ? f.read_offset() : 0, {}, UnixNanosNow());
   LogInfo(kComponent, "released " + f.path() + " (rotated or deleted, read to its end)");
   auto p = by_path_.find(f.path());
   if (p != by_path_.end() && p->second == it->first) by_path_.erase(p);
@@ -488,6 +549,8 @@ void FileSource::Poll() {
       if (gone) PruneWatch(dir);
     }
   }
+  open_files_ = files_.size();
+  watched_directories_ = dir_watches_.size();
   UpdateIdle();
 }
 

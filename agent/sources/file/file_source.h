@@ -31,8 +31,10 @@
 // Loop thread only.
 #pragma once
 
+#include <sys/stat.h>
 #include <uv.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -62,8 +64,9 @@ class FileSource final : public Source {
   void Resume() override;
   void Stop() override;
 
-  size_t open_files() const { return files_.size(); }
-  size_t watched_directories() const { return dir_watches_.size(); }
+  // Any thread (metrics): as of the last poll.
+  size_t open_files() const { return open_files_.load(); }
+  size_t watched_directories() const { return watched_directories_.load(); }
 
  private:
   using FileKey = std::pair<uint64_t, uint64_t>;  // (device, inode)
@@ -76,6 +79,9 @@ class FileSource final : public Source {
     bool detached = false;          // its path now names another file, or none
     std::chrono::steady_clock::time_point detached_at;
     bool positioned = false;
+    // Not identifiable yet (empty, or its first line unfinished): its inode is checkpointed at
+    // offset 0 anyway, so a crash and a rotation while down cannot hide what is written next.
+    bool placeholder_saved = false;
     uint64_t last_size = 0;         // at the previous poll, to notice in-place rewrites
   };
 
@@ -105,6 +111,10 @@ class FileSource final : public Source {
   bool Excluded(const std::string& path) const;
   // `path` is one this source's patterns name (and no exclude does).
   bool Matches(const std::string& path) const;
+  // Why `path` (stat `st`) must not be followed without follow_symlinks: a symbolic link, a
+  // directory reached through one below the patterns' literal directories, or a hard link to
+  // another user's file; "" when it is fine.
+  std::string Untrusted(const std::string& path, const struct stat& st) const;
 
   uv_loop_t* loop_;
   const FileSourceConfig config_;
@@ -123,7 +133,9 @@ class FileSource final : public Source {
   std::map<std::string, std::unique_ptr<UvHandle<uv_fs_event_t>>> dir_watches_;
   std::vector<std::string> pattern_dirs_;  // per include pattern: its literal directory, or ""
   std::vector<std::string> tree_roots_;    // per "**" pattern: the directory its walk starts at
+  std::vector<std::string> literal_prefixes_;  // per pattern: its directories before any wildcard
   uint64_t polls_ = 0;
+  std::atomic<size_t> open_files_{0}, watched_directories_{0};
   UvHandle<uv_timer_t> poll_timer_;
   UvHandle<uv_timer_t> multiline_timer_;
   UvHandle<uv_idle_t> drain_idle_;

@@ -16,7 +16,7 @@ namespace logship::agent {
 
 Result<std::unique_ptr<FileTailer>> FileTailer::Open(const std::string& path, uint64_t source_id,
                                                      const TailerOptions& options) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (options.follow_symlinks ? 0 : O_NOFOLLOW)));
   if (!fd.valid()) {
     if (errno == ENOENT) return Status::NotFound(path);
     return Status::FromErrno("open " + path, errno);

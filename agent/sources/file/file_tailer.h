@@ -26,6 +26,7 @@ struct TailerOptions {
   size_t read_chunk = 256 << 10;
   const MultilineOptions* multiline = nullptr;  // grouping on when set; must outlive the tailer
   std::string_view source_key;  // LineRecord::file_source (viewed: must outlive the tailer)
+  bool follow_symlinks = false;  // else a link put in the file's place after the check is not opened
   // Read buffer shared by every tailer of a source (they read one at a time, on the loop
   // thread), so 1,000 open files do not hold 1,000 chunks. Null: the tailer has its own.
   std::shared_ptr<std::string> shared_buffer;

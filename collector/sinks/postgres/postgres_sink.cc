@@ -88,6 +88,9 @@ void PostgresSink::RegisterMetrics(metrics::Registry& r) {
                 [this] { return static_cast<double>(transactions_.load()); });
   r.AddCallback("logship_collector_sink_partitions_dropped_total", "Day partitions dropped by retention.", l,
                 [this] { return static_cast<double>(dropped_partitions_.load()); });
+  r.AddCallback("logship_collector_dead_letters_dropped_total",
+                "Refused records not kept because the dead-letter store is full.", l,
+                [this] { return static_cast<double>(dead_letters_dropped_.load()); });
 }
 
 Status PostgresSink::Connect(Conn* conn) {
@@ -255,6 +258,11 @@ WriteResult PostgresSink::WriteRowByRow(PGconn* c, const DecodedBatch& batch, co
   };
   std::vector<Stalled> stalled;  // rows refused with a retryable error
   const auto keep = [&](std::string_view row, const std::string& st, const std::string& error) -> Status {
+    if (!DeadLetterRoom(c)) {
+      ++dead_letters_dropped_;
+      ++refused;
+      return Status::Ok();
+    }
     const std::string id(row.substr(0, row.find('\t')));
     const std::string text(row.substr(0, row.size() - 1));
     const char* params[] = {id.c_str(), batch.agent_id.c_str(), st.c_str(), error.c_str(), text.c_str()};
@@ -466,6 +474,11 @@ Status PostgresSink::Store(const std::vector<DeadLetter>& letters) {
   Conn conn = Borrow();
   Status s;
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) s = Connect(&conn);
+  if (s.ok() && !DeadLetterRoom(conn.get())) {
+    dead_letters_dropped_ += letters.size();
+    Return(std::move(conn));
+    return Status::Ok();
+  }
   if (s.ok()) s = Exec(conn.get(), "BEGIN");
   const std::string sql = "INSERT INTO " + Quote(config_.table + "_dead_letter") +
                           " (id, agent_id, sink, sqlstate, error, row_text) VALUES ($1::uuid, $2, $3, $4, $5, $6)"
@@ -590,6 +603,25 @@ Result<int> PostgresSink::EnforceRetention() {
   Return(std::move(conn));
   if (!s.ok()) return s;
   return dropped;
+}
+
+bool PostgresSink::DeadLetterRoom(PGconn* c) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (now < dead_letter_checked_ + std::chrono::seconds(30)) return !dead_letter_full_;
+    dead_letter_checked_ = now;
+  }
+  PgResult r(PQexec(c, ("SELECT pg_total_relation_size('" + Quote(config_.table + "_dead_letter") + "'::regclass)").c_str()));
+  const bool full = PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1 &&
+                    std::strtoull(PQgetvalue(r.get(), 0, 0), nullptr, 10) >= config_.dead_letter_max_bytes;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (full && !dead_letter_full_)
+    LogError(kComponent, config_.table + "_dead_letter reached its limit of " +
+                             std::to_string(config_.dead_letter_max_bytes) +
+                             " bytes; further refused records are counted, not kept");
+  dead_letter_full_ = full;
+  return !full;
 }
 
 int64_t PostgresSink::RetentionToday(PGconn* c) {

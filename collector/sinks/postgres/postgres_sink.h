@@ -87,6 +87,8 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   Status ArchivePartition(PGconn* conn, const std::string& partition);
   // The day retention counts from (days since the epoch): see the guard in its comment.
   int64_t RetentionToday(PGconn* conn);
+  // False while <table>_dead_letter holds dead_letter_max_bytes or more (checked every 30 s).
+  bool DeadLetterRoom(PGconn* conn);
   void RetentionLoop();
 
   const PostgresConfig config_;
@@ -101,6 +103,8 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   std::map<int64_t, std::chrono::steady_clock::time_point> failed_partitions_;  // GUARDED_BY(mu_): retry after
   std::string last_write_error_;    // GUARDED_BY(mu_): empty after a successful write
   int64_t retention_day_ = INT64_MIN;                     // GUARDED_BY(mu_): today at the last pass
+  std::chrono::steady_clock::time_point dead_letter_checked_;  // GUARDED_BY(mu_)
+  bool dead_letter_full_ = false;                              // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point retention_checked_;  // GUARDED_BY(mu_)
 
   std::mutex queue_mu_;
@@ -110,6 +114,7 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   std::vector<std::thread> writers_;
 
   PoisonTracker poison_;            // batches failing retryably (see WriteRowByRow)
+  std::atomic<uint64_t> dead_letters_dropped_{0};
   std::atomic<uint64_t> dead_lettered_{0}, conflict_batches_{0}, dropped_partitions_{0}, transactions_{0};
   std::thread retention_;
   std::mutex retention_mu_;

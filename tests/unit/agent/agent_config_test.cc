@@ -165,7 +165,7 @@ TEST_CASE("agent config: sources get default names by position unless named") {
   CHECK(c.file_sources[0].name == "file-0");
   CHECK(c.journald_sources[0].name == "journald-1");
   CHECK(c.file_sources[1].name == "nginx");
-  CHECK(c.http_listen == "127.0.0.1:9741");
+  CHECK(c.http.listen == "127.0.0.1:9741");
 }
 
 TEST_CASE("agent config: journald options are checked") {

@@ -36,7 +36,8 @@ TEST_CASE("collector config: a full config parses with every value") {
 
 TEST_CASE("collector config: omitted keys take their defaults") {
   const CollectorConfig c = ParseCollectorConfig("sinks:\n  postgres: {dsn: \"dbname=logs\"}\n", "c.yaml");
-  CHECK(c.listen == "0.0.0.0:4740");
+  CHECK(c.listen == "127.0.0.1:4740");  // loopback unless configured (secure by default)
+  CHECK_FALSE(c.insecure);
   CHECK(c.limits.max_frame_bytes == 16u << 20);
   CHECK(c.limits.max_uncompressed_bytes == 64u << 20);
   CHECK(c.limits.max_records == 100000u);
@@ -47,13 +48,32 @@ TEST_CASE("collector config: omitted keys take their defaults") {
 }
 
 TEST_CASE("collector config: the HTTP listener defaults on, can be turned off, and must be host:port") {
-  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\n", "c.yaml").http_listen == "0.0.0.0:9740");
-  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: \"\"}\n", "c.yaml").http_listen.empty());
-  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: \"127.0.0.1:1\"}\n", "c.yaml").http_listen ==
+  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\n", "c.yaml").http.listen == "0.0.0.0:9740");
+  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: \"\"}\n", "c.yaml").http.listen.empty());
+  CHECK(ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: \"127.0.0.1:1\"}\n", "c.yaml").http.listen ==
         "127.0.0.1:1");
   const std::string err =
       ConfigErrorOf([] { ParseCollectorConfig("sinks: {blackhole: {}}\nhttp: {listen: 9740}\n", "c.yaml"); });
   CHECK_MESSAGE(StartsWith(err, "c.yaml:2:16: http.listen: "), err);
+}
+
+TEST_CASE("collector config: no unauthenticated listener beyond loopback unless insecure: true") {
+  const std::string sinks = "sinks: {blackhole: {}}\n";
+  const std::string err = ConfigErrorOf([&] { ParseCollectorConfig("listen: 0.0.0.0:4740\n" + sinks, "c.yaml"); });
+  CHECK_MESSAGE(err.find("without authentication") != std::string::npos, err);
+  CHECK(ParseCollectorConfig("listen: 127.0.0.1:4740\n" + sinks, "c.yaml").listen == "127.0.0.1:4740");
+  CHECK(ParseCollectorConfig("listen: localhost:4740\n" + sinks, "c.yaml").listen == "localhost:4740");
+  CHECK(ParseCollectorConfig("listen: 0.0.0.0:4740\ninsecure: true\n" + sinks, "c.yaml").insecure);
+  CHECK(ParseCollectorConfig("listen: 0.0.0.0:4740\nauth: {tokens: [{agent: web, token_file: /t}]}\n" + sinks, "c.yaml")
+            .tokens.size() == 1u);
+  CHECK(ParseCollectorConfig("listen: 0.0.0.0:4740\nauth: {tokens: [{agent: \"*\", token_file: /t}]}\n" + sinks,
+                             "c.yaml").tokens[0].agent == "*");
+  CHECK(ParseCollectorConfig("listen: 0.0.0.0:4740\ntls: {cert_file: /c, key_file: /k, client_ca_file: /ca}\n" + sinks,
+                             "c.yaml").tls.has_value());
+  // TLS without client certificates authenticates nobody.
+  CHECK(ConfigErrorOf([&] {
+          ParseCollectorConfig("listen: 0.0.0.0:4740\ntls: {cert_file: /c, key_file: /k}\n" + sinks, "c.yaml");
+        }).find("without authentication") != std::string::npos);
 }
 
 TEST_CASE("collector config: a blackhole sink with no settings is enough") {

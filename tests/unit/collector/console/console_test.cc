@@ -37,7 +37,7 @@ TEST_CASE("console auth: only the exact bearer token passes") {
   CHECK(auth.Allows("Bearer 0123456789abcdef-token"));
   CHECK(!auth.Allows(""));
   CHECK(!auth.Allows("Bearer "));
-  CHECK(!auth.Allows("bearer 0123456789abcdef-token"));
+  CHECK(auth.Allows("bearer 0123456789abcdef-token"));  // the scheme is case-insensitive (RFC 7235)
   CHECK(!auth.Allows("Bearer 0123456789abcdef-tokeN"));
   CHECK(!auth.Allows("Bearer 0123456789abcdef-token2"));
   CHECK(!auth.Allows("Basic 0123456789abcdef-token"));
@@ -106,7 +106,7 @@ TEST_CASE("console page: embedded, with a strict content security policy") {
 }
 
 TEST_CASE("console config: off when absent or disabled, token_file required, needs postgres and http") {
-  const std::string base = "sinks:\n  postgres: {dsn: \"dbname=logs\"}\n";
+  const std::string base = "sinks:\n  postgres: {dsn: \"dbname=logs\"}\nhttp: {listen: 127.0.0.1:9740}\n";
   CHECK(!ParseCollectorConfig(base, "c.yaml").console.has_value());
   CHECK(!ParseCollectorConfig(base + "console: {enabled: false}\n", "c.yaml").console.has_value());
   const CollectorConfig c = ParseCollectorConfig(
@@ -122,9 +122,16 @@ TEST_CASE("console config: off when absent or disabled, token_file required, nee
   CHECK(testing::ConfigErrorOf([&] {
           ParseCollectorConfig("sinks: {blackhole: {}}\nconsole: {token_file: /t}\n", "c.yaml");
         }).find("postgres") != std::string::npos);
+  const std::string pg = "sinks:\n  postgres: {dsn: \"dbname=logs\"}\n";
   CHECK(testing::ConfigErrorOf([&] {
-          ParseCollectorConfig(base + "http: {listen: \"\"}\nconsole: {token_file: /t}\n", "c.yaml");
+          ParseCollectorConfig(pg + "http: {listen: \"\"}\nconsole: {token_file: /t}\n", "c.yaml");
         }).find("http.listen") != std::string::npos);
+  // Its token would cross the network in clear text: TLS, loopback, or insecure: true.
+  CHECK(testing::ConfigErrorOf([&] { ParseCollectorConfig(pg + "console: {token_file: /t}\n", "c.yaml"); })
+            .find("clear text") != std::string::npos);
+  CHECK(ParseCollectorConfig(pg + "http: {listen: 0.0.0.0:9740, tls: {cert_file: /c, key_file: /k}}\n"
+                                  "console: {token_file: /t}\n", "c.yaml").http.tls());
+  CHECK(ParseCollectorConfig(pg + "insecure: true\nconsole: {token_file: /t}\n", "c.yaml").console.has_value());
 }
 
 }  // namespace
