@@ -15,6 +15,9 @@ constexpr size_t kMaxPendingBatches = 4;
 // its positions, so the file only bounds how much recovery replays and gates segment
 // deletion. (With 1,000 files, rewriting it per batch dominated an idle agent's CPU.)
 constexpr uint64_t kCheckpointEveryMs = 1000;
+// A file first seen is saved sooner: a crash and a rotation while down would otherwise hide
+// a file that was never read. Coalesced, so a burst of new files costs one write.
+constexpr uint64_t kFirstSightSaveMs = 100;
 }  // namespace
 
 Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spool, CheckpointStore& checkpoints)
@@ -32,7 +35,7 @@ void Pipeline::Start() {
   writer_ = std::make_unique<SpoolWriter>(
       spool_, SpoolWriterOptions{config_.compression_level, config_.spool.fsync, config_.fsync_interval},
       [async = appended_async_.get()] { uv_async_send(async); });
-  for (auto* t : {&linger_timer_, &checkpoint_timer_}) {
+  for (auto* t : {&linger_timer_, &checkpoint_timer_, &first_sight_timer_}) {
     uv_timer_init(loop_, t->get());
     t->MarkInitialized();
     t->get()->data = this;
@@ -55,6 +58,7 @@ void Pipeline::Stop() {
   if (unsaved_) SaveCheckpoints();
   appended_async_.Close();
   checkpoint_timer_.Close();
+  first_sight_timer_.Close();
   linger_timer_.Close();
 }
 
@@ -72,6 +76,19 @@ void Pipeline::UpdatePosition(const v1::Checkpoints& delta) {
   const bool was_empty = batcher_.empty();
   batcher_.AddPositions(delta);
   if (was_empty) StartLinger();
+}
+
+void Pipeline::RecordFirstSight(const v1::Checkpoints& delta) {
+  checkpoints_.Apply(delta);
+  unsaved_ = true;
+  if (!first_sight_timer_.initialized() || uv_is_active(first_sight_timer_.handle())) return;
+  uv_timer_start(
+      first_sight_timer_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Pipeline*>(t->data);
+        if (self->unsaved_) self->SaveCheckpoints();
+      },
+      kFirstSightSaveMs, 0);
 }
 
 void Pipeline::StartLinger() {

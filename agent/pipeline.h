@@ -45,6 +45,8 @@ class Pipeline final : public Emitter {
   // only add latency (a trickle still lingers, so small batches do not multiply).
   void CaughtUp() override;
   void UpdatePosition(const v1::Checkpoints& delta) override;
+  // Applied at once; the checkpoint file is written within kFirstSightSaveMs.
+  void RecordFirstSight(const v1::Checkpoints& delta) override;
 
   // Any thread (metrics).
   uint64_t records_spooled() const { return records_spooled_.load(); }
@@ -70,6 +72,7 @@ class Pipeline final : public Emitter {
   std::unique_ptr<SpoolWriter> writer_;  // from Start() to Stop()
   UvHandle<uv_timer_t> linger_timer_;
   UvHandle<uv_timer_t> checkpoint_timer_;
+  UvHandle<uv_timer_t> first_sight_timer_;  // a prompt save after files were first seen
   uint64_t last_sequence_ = 0;           // the newest spooled frame whose positions are applied
   bool unsaved_ = false;                 // positions applied since the checkpoint file was written
   bool checkpoint_save_failing_ = false;

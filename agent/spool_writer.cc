@@ -119,6 +119,13 @@ bool SpoolWriter::AppendOne(FilledBatch& filled) {
   if (!seq.ok()) {
     // Report what this round already appended before waiting for room.
     if (!Commit()) return false;
+    if (unsynced_) {
+      // fsync interval: frames become shippable at the sync. Waiting for room without it
+      // would wait for acks of frames that can never be sent (a full spool, wedged for good).
+      if (Status s = spool_.Sync(); !s.ok()) LogWarn(kComponent, "spool fsync failed: " + s.message());
+      unsynced_ = false;
+      last_sync_ = std::chrono::steady_clock::now();
+    }
     LogWarn(kComponent, "cannot spool batch, pausing sources until it fits: " + seq.status().message());
     {
       std::lock_guard<std::mutex> lock(mu_);

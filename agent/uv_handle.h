@@ -20,6 +20,7 @@ class UvHandle {
   uv_handle_t* handle() const { return reinterpret_cast<uv_handle_t*>(h_.get()); }
   // Call after uv_*_init succeeded; until then the destructor just frees the memory.
   void MarkInitialized() { initialized_ = true; }
+  bool initialized() const { return h_ && initialized_; }  // false before init and after Close
 
   void Close() {
     if (!h_) return;

@@ -24,7 +24,9 @@ PACKAGES=(
   docker.io docker-compose prometheus                        # collector image test, compose check, promtool + scrape test
 )
 
-# Node.js and npm (browser tests) come with this machine kind; from Debian only where absent.
+# Node.js and npm (browser tests): from Debian (nodejs 18, npm 9) where absent; a Node.js that
+# is already there (20 on the development machines) is kept. tests/console pins a playwright-core
+# that runs on 18 (1.61.1; 1.62 and later need 20).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   PACKAGES+=(nodejs npm)
 fi

@@ -17,6 +17,7 @@ class CountingEmitter final : public Emitter {
   bool Accepting() const override { return next_.Accepting(); }
   void CaughtUp() override { next_.CaughtUp(); }
   void UpdatePosition(const v1::Checkpoints& delta) override { next_.UpdatePosition(delta); }
+  void RecordFirstSight(const v1::Checkpoints& delta) override { next_.RecordFirstSight(delta); }
 
  private:
   Emitter& next_;

@@ -63,6 +63,10 @@ class Emitter {
   // file's tombstone). It takes effect in order with the records emitted before it: once
   // they are spooled.
   virtual void UpdatePosition(const v1::Checkpoints& delta) = 0;
+  // Where reading of a file with no checkpoint yet starts (its first sight). Nothing emitted
+  // before concerns that file, so it takes effect at once, ahead of batches still waiting
+  // (a full spool): a file seen but never read must not be forgotten by a crash.
+  virtual void RecordFirstSight(const v1::Checkpoints& delta) { UpdatePosition(delta); }
 };
 
 class Source {

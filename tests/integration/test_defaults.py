@@ -10,6 +10,7 @@ Run one scenario: LOGSHIP_SCENARIO=<name> test_defaults.py --bin-dir build
 """
 
 import os
+import random
 import shutil
 import signal
 import sys
@@ -167,6 +168,32 @@ def empty_file_rotated_while_down(env):
     env.expect("erot", 2 + 4 + 1)
     assert env.rows("erot", "body = 'half a first line'") == 1
     return agent, "lines written to never-identified files, rotated while the agent was down, all arrive"
+
+
+@scenario
+def new_file_rotated_while_spool_full(env):
+    """A file appears while the spool is full (collector away, sources paused); the agent stops
+    before reading it, and it is rotated while the agent is down: its lines still arrive."""
+    d = env.work / "fullrot-src"
+    d.mkdir()
+    (d / "app.log").write_text("")
+    src = f"  - type: file\n    include: [\"{d}/*.log\"]\n"
+    cfg = env.config("fullrot", src)
+    live = cfg.read_text() + "spool: {max_bytes: 256KiB}\n"
+    cfg.write_text(live.replace(f"127.0.0.1:{env.port}", f"127.0.0.1:{harness.free_port()}"))
+    agent = env.start("fullrot", cfg)
+    rng = random.Random(7)
+    append(d / "app.log", "".join(f"{i} {rng.randbytes(40).hex()}\n" for i in range(10000)))
+    harness.wait_until(lambda: "pausing sources" in agent.log_tail(50), 20, what="a full spool")
+    append(d / "new.log", "written while the spool was full\n" * 3)
+    harness.wait_until(lambda: "new.log from its start" in agent.log_tail(50), 10, what="new.log seen")
+    assert agent.terminate() == 0
+    os.rename(d / "new.log", d / "new.log.1")
+    append(d / "new.log", "after the rotation\n")
+    cfg.write_text(live)
+    agent = env.start("fullrot", cfg)
+    env.expect("fullrot", 10000 + 3 + 1, timeout=60)
+    return agent, "a file first seen while sources were paused survives a stop and a rotation while down"
 
 
 @scenario

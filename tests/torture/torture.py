@@ -704,6 +704,33 @@ class Run:
                 return
             time.sleep(0.002)
 
+    def wait_agent_opened(self, path, rel):
+        """Until the running agent holds the file open. A file renamed away before the agent
+        could notice it (microseconds after its creation, here) is not one any shipper can
+        know of; a real one lives for seconds at least. The agent opens every new file it
+        finds, also while its spool is full, so not doing so within 10 s is reported."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        fd_dir = f"/proc/{self.agent.pid}/fd"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.agent.alive():
+            try:
+                for fd in os.listdir(fd_dir):
+                    try:
+                        o = os.stat(f"{fd_dir}/{fd}")
+                    except OSError:
+                        continue
+                    if o.st_ino == st.st_ino and o.st_dev == st.st_dev:
+                        return
+            except OSError:
+                return
+            time.sleep(0.01)
+        if self.agent.alive():
+            self.problems.append(f"step {self.current_step}: the agent had not opened {rel} 10 s after it was "
+                                 f"created or renamed into the glob (log {self.agent.log_path})")
+
     def stop_agent(self, how):
         if self.agent is None:
             return
@@ -964,6 +991,8 @@ class Run:
             self.gen_of(rel)
             open(p, "ab").close()
             gen = self.model.gen_at(p)
+        if self.agent_up and (self.source_of(rel) == "main" or self.second_active):
+            self.wait_agent_opened(p, rel)
         tail = gen.partial_tail()
         os.rename(p, p + ".1")
         self.model.rename(p, p + ".1")

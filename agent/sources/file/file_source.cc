@@ -312,7 +312,7 @@ void FileSource::Position(Tracked& t) {
   if (!f.Identify()) {
     if (!t.placeholder_saved && !t.restart_at_zero && !checkpoints_.FindFile(config_.key, f.device(), f.inode())) {
       t.placeholder_saved = true;
-      RecordPosition(f, 0, {}, 0);
+      RecordPosition(f, 0, {}, 0, /*first_sight=*/true);
     }
     return;
   }
@@ -353,16 +353,18 @@ void FileSource::Position(Tracked& t) {
     t.history_end.reset();
     std::string tail = f.TailAt(offset);
     f.SeekTo(offset, tail);
-    RecordPosition(f, offset, std::move(tail), 0);  // a restart must not ship this history either
+    RecordPosition(f, offset, std::move(tail), 0, /*first_sight=*/true);  // nor may a restart ship it
     LogInfo(kComponent, "tailing " + f.path() + " from its end (start_at: end; skipping " + std::to_string(offset) +
                             " bytes of history)");
     return;
   }
   f.SeekTo(0);
+  RecordPosition(f, 0, {}, 0, /*first_sight=*/true);
   LogInfo(kComponent, "reading " + f.path() + " from its start" + gen);
 }
 
-void FileSource::RecordPosition(const FileTailer& f, uint64_t offset, std::string tail, int64_t released_unix_nano) {
+void FileSource::RecordPosition(const FileTailer& f, uint64_t offset, std::string tail, int64_t released_unix_nano,
+                                bool first_sight) {
   v1::Checkpoints delta;
   auto* cp = delta.add_files();
   cp->set_path(f.path());
@@ -374,7 +376,10 @@ void FileSource::RecordPosition(const FileTailer& f, uint64_t offset, std::strin
   cp->set_offset(offset);
   cp->set_tail(std::move(tail));
   cp->set_released_unix_nano(released_unix_nano);
-  emitter_->UpdatePosition(delta);
+  if (first_sight)
+    emitter_->RecordFirstSight(delta);
+  else
+    emitter_->UpdatePosition(delta);
 }
 
 void FileSource::RecoverRotated() {
@@ -569,7 +574,9 @@ void FileSource::MarkReady(const FileKey& key) {
 
 void FileSource::UpdateIdle() {
   if (stopped_) return;
-  const bool want = !paused_ && (!ready_.empty() || rescan_wanted_);
+  // New files are found and checkpointed even while paused (a full spool): one rotated on
+  // twice before reading resumes would otherwise be gone from the globs without a trace.
+  const bool want = (!paused_ && !ready_.empty()) || rescan_wanted_;
   if (want && !uv_is_active(drain_idle_.handle())) {
     uv_idle_start(drain_idle_.get(), [](uv_idle_t* h) { static_cast<FileSource*>(h->data)->Drain(); });
   } else if (!want && uv_is_active(drain_idle_.handle())) {

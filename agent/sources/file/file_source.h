@@ -100,7 +100,9 @@ class FileSource final : public Source {
   void Track(const std::string& path, bool initial);
   void Position(Tracked& t);
   // A position that moves without a record: checkpointed in order with the records.
-  void RecordPosition(const FileTailer& f, uint64_t offset, std::string tail, int64_t released_unix_nano);
+  // first_sight: the file has no checkpoint yet (Emitter::RecordFirstSight); else in order.
+  void RecordPosition(const FileTailer& f, uint64_t offset, std::string tail, int64_t released_unix_nano,
+                      bool first_sight = false);
   void WatchDirectory(const std::string& dir);
   // Drops the watch on `dir` unless a tailed file or an include pattern still needs it.
   void PruneWatch(const std::string& dir);
