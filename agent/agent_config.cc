@@ -19,71 +19,54 @@ milliseconds Ms(ConfigMap& m, const std::string& key, milliseconds def, millisec
   return duration_cast<milliseconds>(m.Duration(key, def, min, max));
 }
 
-FileSourceConfig ParseFileSource(ConfigMap& m) {
-  FileSourceConfig f;
-  f.name = m.String("name", "");
-  f.include = m.Require("include").AsStringList();
-  if (f.include.empty()) m.Require("include").Fail("needs at least one glob pattern");
-  for (const auto& p : f.include) {
-    if (p.empty() || p[0] != '/') m.Require("include").Fail("patterns must be absolute paths, got \"" + p + "\"");
-  }
-  if (auto n = m.Optional("exclude"); !n.IsNull()) f.exclude = n.AsStringList();
-  f.start_at_beginning = m.Enum("start_at", {"end", "beginning"}, 0) == 1;
-  // At most 16 MiB: one record must always fit a spool frame and a collector frame.
-  f.max_line_bytes = m.Size("max_line_bytes", f.max_line_bytes, 256, 16 * kMiB);
-  f.fingerprint_bytes = m.Size("fingerprint_bytes", f.fingerprint_bytes, 16, 64 << 10);
-  f.poll_interval = Ms(m, "poll_interval", f.poll_interval, milliseconds(50), milliseconds(60000));
-  f.rotate_wait = Ms(m, "rotate_wait", f.rotate_wait, milliseconds(0), milliseconds(3600000));
-  f.follow_symlinks = m.Bool("follow_symlinks", false);
-  if (auto n = m.Optional("multiline"); !n.IsNull()) {
-    ConfigMap ml(n);
-    MultilineOptions o;
-    auto pattern_node = ml.Require("start_pattern");
-    const std::string pattern = pattern_node.AsString();
-    auto re = std::make_shared<RE2>(pattern, RE2::Quiet);
-    if (!re->ok()) pattern_node.Fail("invalid regular expression: " + re->error());
-    o.start_pattern = std::move(re);
-    o.max_lines = static_cast<uint32_t>(ml.Int("max_lines", o.max_lines, 1, 100000));
-    o.max_bytes = ml.Size("max_bytes", o.max_bytes, 256, 16 * kMiB);
-    o.timeout_ns = ml.Duration("timeout", std::chrono::nanoseconds(o.timeout_ns), milliseconds(10),
-                               milliseconds(600000)).count();
-    ml.Finish();
-    f.multiline = o;
-  }
-  if (auto n = m.Optional("attributes"); !n.IsNull()) f.attributes = n.AsStringMap();
+// One `sources:` entry: the agent reads `type`, `name` and `attributes`; the plugin the rest.
+std::shared_ptr<const SourceConfig> ParseSource(const ConfigNode& node, size_t index) {
+  ConfigMap m(node);
+  const std::string type = m.Require("type").AsString();
+  const SourcePlugin* plugin = FindSourcePlugin(type);
+  if (plugin == nullptr)
+    m.Require("type").Fail("unknown source type \"" + type + "\" (expected " + SourceTypeList() + ")");
+  std::unique_ptr<SourceConfig> config = plugin->parse(m);
+  config->type = type;
+  config->name = m.String("name", "");
+  if (config->name.empty()) config->name = type + "-" + std::to_string(index);
+  if (auto n = m.Optional("attributes"); !n.IsNull()) config->attributes = n.AsStringMap();
   m.Finish();
-  return f;
-}
-
-JournaldSourceConfig ParseJournaldSource(ConfigMap& m) {
-  JournaldSourceConfig j;
-  j.name = m.String("name", "");
-  j.directory = m.String("directory", "");
-  if (!j.directory.empty() && j.directory[0] != '/') m.Require("directory").Fail("must be an absolute path");
-  if (auto n = m.Optional("units"); !n.IsNull()) j.units = n.AsStringList();
-  if (auto n = m.Optional("priorities"); !n.IsNull()) {
-    static const std::vector<std::string> kNames = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
-    for (const auto& item : n.AsSequence()) {
-      const std::string v = item.AsString();
-      int p = -1;
-      for (size_t i = 0; i < kNames.size(); ++i)
-        if (v == kNames[i] || v == std::to_string(i)) p = static_cast<int>(i);
-      if (p < 0) item.Fail("priority must be 0..7 or one of emerg, alert, crit, err, warning, notice, info, debug");
-      j.priorities.push_back(p);
-    }
-  }
-  j.start_at_beginning = m.Enum("start_at", {"end", "beginning"}, 0) == 1;
-  j.max_line_bytes = m.Size("max_line_bytes", j.max_line_bytes, 256, 16 * kMiB);
-  j.poll_interval = Ms(m, "poll_interval", j.poll_interval, milliseconds(50), milliseconds(60000));
-  if (auto n = m.Optional("attributes"); !n.IsNull()) j.attributes = n.AsStringMap();
-  m.Finish();
-  return j;
+  return config;
 }
 
 std::string HostName() {
   char buf[HOST_NAME_MAX + 1] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
   return buf;
+}
+
+CollectorClientConfig ParseCollectorClient(const ConfigNode& node) {
+  CollectorClientConfig c;
+  ConfigMap cc(node);
+  c.endpoints = cc.Require("endpoints").AsStringList();
+  if (c.endpoints.empty()) cc.Require("endpoints").Fail("needs at least one host:port");
+  for (const auto& e : c.endpoints) {
+    if (e.find(':') == std::string::npos) cc.Require("endpoints").Fail("expected host:port, got \"" + e + "\"");
+  }
+  c.token_file = cc.String("token_file", "");
+  if (auto n = cc.Optional("tls"); !n.IsNull()) {
+    ConfigMap t(n);
+    ClientTlsConfig tls;
+    tls.ca_file = t.Require("ca_file").AsString();
+    tls.cert_file = t.String("cert_file", "");
+    tls.key_file = t.String("key_file", "");
+    if (tls.cert_file.empty() != tls.key_file.empty())
+      t.node().Fail("cert_file and key_file go together (both for mTLS, or neither)");
+    tls.server_name = t.String("server_name", "");
+    t.Finish();
+    c.tls = tls;
+  }
+  c.max_in_flight = static_cast<uint32_t>(cc.Int("max_in_flight", c.max_in_flight, 1, 1024));
+  c.backoff_min = Ms(cc, "backoff_min", c.backoff_min, milliseconds(1), milliseconds(60000));
+  c.backoff_max = Ms(cc, "backoff_max", c.backoff_max, c.backoff_min, milliseconds(3600000));
+  cc.Finish();
+  return c;
 }
 
 AgentConfig Parse(const ConfigNode& root) {
@@ -95,29 +78,13 @@ AgentConfig Parse(const ConfigNode& root) {
   c.data_dir = m.String("data_dir", c.data_dir);
 
   size_t index = 0;
-  for (const auto& s : m.Require("sources").AsSequence()) {
-    ConfigMap sm(s);
-    const std::string type = sm.Require("type").AsString();
-    const std::string default_name = type + "-" + std::to_string(index++);
-    if (type == "file") {
-      c.file_sources.push_back(ParseFileSource(sm));
-      if (c.file_sources.back().name.empty()) c.file_sources.back().name = default_name;
-      c.file_sources.back().key = "file:" + c.file_sources.back().name;
-    } else if (type == "journald") {
-      c.journald_sources.push_back(ParseJournaldSource(sm));
-      if (c.journald_sources.back().name.empty()) c.journald_sources.back().name = default_name;
-    } else {
-      sm.Require("type").Fail("unknown source type \"" + type + "\" (expected file or journald)");
-    }
-  }
-  if (c.file_sources.empty() && c.journald_sources.empty()) m.Require("sources").Fail("needs at least one source");
+  for (const auto& s : m.Require("sources").AsSequence()) c.sources.push_back(ParseSource(s, index++));
+  if (c.sources.empty()) m.Require("sources").Fail("needs at least one source");
   {
-    // A name labels metrics and keys a file source's positions: it must be unique.
+    // A name labels metrics and keys a source's positions: it must be unique.
     std::set<std::string> names;
-    for (const auto& f : c.file_sources)
-      if (!names.insert(f.name).second) m.Require("sources").Fail("two sources are named \"" + f.name + "\"");
-    for (const auto& j : c.journald_sources)
-      if (!names.insert(j.name).second) m.Require("sources").Fail("two sources are named \"" + j.name + "\"");
+    for (const auto& src : c.sources)
+      if (!names.insert(src->name).second) m.Require("sources").Fail("two sources are named \"" + src->name + "\"");
   }
 
   if (auto n = m.Optional("batch"); !n.IsNull()) {
@@ -141,45 +108,13 @@ AgentConfig Parse(const ConfigNode& root) {
     c.fsync_interval = Ms(s, "fsync_interval", c.fsync_interval, milliseconds(10), milliseconds(60000));
     s.Finish();
   }
-  {
-    ConfigMap cc(m.Require("collector"));
-    c.collector.endpoints = cc.Require("endpoints").AsStringList();
-    if (c.collector.endpoints.empty()) cc.Require("endpoints").Fail("needs at least one host:port");
-    for (const auto& e : c.collector.endpoints) {
-      if (e.find(':') == std::string::npos) cc.Require("endpoints").Fail("expected host:port, got \"" + e + "\"");
-    }
-    c.collector.token_file = cc.String("token_file", "");
-    if (auto n = cc.Optional("tls"); !n.IsNull()) {
-      ConfigMap t(n);
-      ClientTlsConfig tls;
-      tls.ca_file = t.Require("ca_file").AsString();
-      tls.cert_file = t.String("cert_file", "");
-      tls.key_file = t.String("key_file", "");
-      if (tls.cert_file.empty() != tls.key_file.empty())
-        t.node().Fail("cert_file and key_file go together (both for mTLS, or neither)");
-      tls.server_name = t.String("server_name", "");
-      t.Finish();
-      c.collector.tls = tls;
-    }
-    c.collector.max_in_flight = static_cast<uint32_t>(cc.Int("max_in_flight", c.collector.max_in_flight, 1, 1024));
-    c.collector.backoff_min = Ms(cc, "backoff_min", c.collector.backoff_min, milliseconds(1), milliseconds(60000));
-    c.collector.backoff_max = Ms(cc, "backoff_max", c.collector.backoff_max, c.collector.backoff_min, milliseconds(3600000));
-    cc.Finish();
-  }
+  c.collector = ParseCollectorClient(m.Require("collector"));
   c.http = ParseHttpConfig(m, c.http.listen);
   m.Finish();
   return c;
 }
 
 }  // namespace
-
-std::string JournaldSourceConfig::Key() const {
-  std::string k = "journald:" + (directory.empty() ? std::string("system") : directory) + "|units=";
-  for (const auto& u : units) k += u + ",";
-  k += "|priorities=";
-  for (int p : priorities) k += std::to_string(p) + ",";
-  return k;
-}
 
 AgentConfig LoadAgentConfig(const std::string& path) { return Parse(LoadYamlFile(path)); }
 

@@ -11,7 +11,9 @@
 namespace logship::agent {
 namespace {
 constexpr size_t kMinReserve = 64 << 10;
-}
+
+bool Legacy(const v1::Checkpoints& c) { return c.files_size() > 0 || c.journals_size() > 0; }
+}  // namespace
 
 Status CheckpointStore::Load() {
   auto text = ReadWholeFile(path_);
@@ -27,55 +29,70 @@ Status CheckpointStore::Load() {
   // count journal sources without a cursor from now on (the upgrade) rather than from the
   // journal's oldest entry.
   initialized_unix_nano_ = all.initialized_unix_nano() != 0 ? all.initialized_unix_nano() : UnixNanosNow();
-  for (const auto& f : all.files()) files_[{f.source(), f.device(), f.inode()}] = f;  // adoption waits for SetActiveSources
-  for (const auto& j : all.journals()) journals_[j.key()] = j.cursor();
-  SetActiveSources(std::move(active_));  // recounts the orphans
+  Status s = Apply(all);
+  if (!s.ok()) return Status::Corruption("checkpoint file " + path_ + ": " + s.message());
   EnsureReserve(std::max(kMinReserve, 2 * text->size()));
   return Status::Ok();
 }
 
-void CheckpointStore::Apply(const v1::Checkpoints& delta) {
-  for (const auto& f : delta.files()) {
-    if (orphans_ > 0) {
-      orphans_ -= std::erase_if(files_, [&](const auto& e) {
-        const auto& [owner, device, inode] = e.first;
-        return device == f.device() && inode == f.inode() && owner != f.source() && Orphan(owner);
-      });
-    }
-    auto [it, inserted] = files_.insert_or_assign({f.source(), f.device(), f.inode()}, f);
-    if (inserted && Orphan(f.source())) ++orphans_;
+SourceState* CheckpointStore::State(std::string_view type) {
+  if (auto it = states_.find(type); it != states_.end()) return it->second.get();
+  std::unique_ptr<SourceState> created = types_.create ? types_.create(type) : nullptr;
+  if (!created) return nullptr;
+  created->SetActiveSources(active_);
+  SourceState* state = created.get();
+  states_.emplace(std::string(type), std::move(created));
+  // Bytes read before the type was first asked for (the file, recovered frames).
+  if (auto raw = unknown_.find(type); raw != unknown_.end()) {
+    state->Apply(raw->second);
+    unknown_.erase(raw);
   }
-  for (const auto& j : delta.journals()) journals_[j.key()] = j.cursor();
+  return state;
 }
 
-const std::string* CheckpointStore::FindJournal(const std::string& key) const {
-  auto it = journals_.find(key);
-  return it == journals_.end() ? nullptr : &it->second;
+Status CheckpointStore::ApplyState(std::string_view type, std::string_view delta) {
+  if (SourceState* state = State(type)) {
+    if (!state->Apply(delta)) return Status::Corruption("unreadable positions of source type " + std::string(type));
+    return Status::Ok();
+  }
+  unknown_[std::string(type)].append(delta);  // protobuf: concatenated deltas merge
+  return Status::Ok();
+}
+
+Status CheckpointStore::MergeStates(const v1::Checkpoints& delta) {
+  Status result = Status::Ok();
+  // A map field has no order; deltas of different types are independent.
+  for (const auto& [type, bytes] : delta.states()) {
+    if (Status s = ApplyState(type, bytes); !s.ok()) result = s;
+  }
+  return result;
+}
+
+Status CheckpointStore::Apply(const v1::Checkpoints& delta) {
+  if (Legacy(delta) && types_.upgrade) {
+    v1::Checkpoints upgraded;
+    types_.upgrade(delta, &upgraded);
+    if (Status s = MergeStates(upgraded); !s.ok()) return s;
+  }
+  return MergeStates(delta);
 }
 
 void CheckpointStore::SetActiveSources(std::set<std::string> keys) {
   active_ = std::move(keys);
-  orphans_ = 0;
-  for (const auto& [key, f] : files_) orphans_ += Orphan(std::get<0>(key)) ? 1 : 0;
+  for (auto& [type, state] : states_) state->SetActiveSources(active_);
 }
 
 Status CheckpointStore::Save(uint64_t spool_sequence, bool sync) {
-  const int64_t expired = UnixNanosNow() - std::chrono::nanoseconds(kTombstoneLifetime).count();
-  std::erase_if(files_, [&](const auto& e) {
-    const int64_t released = e.second.released_unix_nano();
-    const bool drop = released != 0 && released < expired;
-    if (drop && Orphan(std::get<0>(e.first))) --orphans_;
-    return drop;
-  });
+  const int64_t now = UnixNanosNow();
   v1::Checkpoints all;
   all.set_spool_sequence(spool_sequence);
   all.set_initialized_unix_nano(initialized_unix_nano_);
-  for (const auto& [key, f] : files_) *all.add_files() = f;
-  for (const auto& [key, cursor] : journals_) {
-    auto* j = all.add_journals();
-    j->set_key(key);
-    j->set_cursor(cursor);
+  auto& out = *all.mutable_states();
+  for (auto& [type, state] : states_) {
+    state->Prune(now);
+    out[type] = state->Encode();
   }
+  for (const auto& [type, bytes] : unknown_) out[type] = bytes;
   const std::string text = all.SerializeAsString();
   Status s = WriteFileAtomically(path_, text, sync);
   if (!s.ok() && reserve_bytes_ > 0) {
@@ -96,24 +113,6 @@ void CheckpointStore::EnsureReserve(size_t bytes) {
   UniqueFd fd(::open(reserve_path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640));
   if (!fd.valid()) return;
   if (::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes)) == 0) reserve_bytes_ = bytes;
-}
-
-const v1::FileCheckpoint* CheckpointStore::FindFile(const std::string& source, uint64_t device,
-                                                    uint64_t inode) const {
-  if (auto it = files_.find({source, device, inode}); it != files_.end()) return &it->second;
-  for (const auto& [key, f] : files_) {
-    const auto& [owner, d, i] = key;
-    if (d == device && i == inode && Orphan(owner)) return &f;
-  }
-  return nullptr;
-}
-
-void CheckpointStore::ForEachFile(const std::string& source,
-                                  const std::function<void(const v1::FileCheckpoint&)>& fn) const {
-  for (const auto& [key, f] : files_) {
-    const std::string& owner = std::get<0>(key);
-    if ((owner == source || Orphan(owner)) && f.released_unix_nano() == 0) fn(f);
-  }
 }
 
 }  // namespace logship::agent

@@ -1,13 +1,9 @@
 // Source positions that are safely in the spool, persisted in <data_dir>/checkpoints
 // (logship.agent.v1.Checkpoints, replaced atomically). Loop thread only.
 //
-// File positions are keyed by (source key, device, inode): two sources tailing the same file
-// keep two positions. A position whose source is no longer configured (renamed, or sources
-// reordered so default names moved) is an orphan: the first source that meets the file adopts
-// it, so a rename does not read everything again. A released file (rotated away or deleted, read to its end) stays as a
-// tombstone for kTombstoneLifetime, so a new file that reuses its inode starts at the next
-// generation; then it is dropped, so the store holds only what is tailed (plus a day of
-// tombstones).
+// The store knows no plugin: it keeps one SourceState per source plugin type, merges the
+// deltas spool frames carry into it, and saves each state in the plugin's own encoding. What a
+// position is (a file offset, a journal cursor, a sequence) is the plugin's business.
 //
 // Disk full: acked spool segments may only be deleted once a checkpoint covering them is
 // saved, and saving needs a little space. So the store keeps a ballast file
@@ -16,14 +12,14 @@
 // ballast is laid down again after a later save, when there is room.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
-#include <tuple>
+#include <string_view>
 
+#include "agent/checkpoint/source_state.h"
 #include "common/status.h"
 #include "logship/agent/v1/checkpoint.pb.h"
 
@@ -31,9 +27,8 @@ namespace logship::agent {
 
 class CheckpointStore {
  public:
-  static constexpr std::chrono::hours kTombstoneLifetime{24};
-
-  explicit CheckpointStore(std::string path) : path_(std::move(path)), reserve_path_(path_ + ".reserve") {}
+  CheckpointStore(std::string path, SourceStateTypes types)
+      : path_(std::move(path)), reserve_path_(path_ + ".reserve"), types_(std::move(types)) {}
 
   // Reads the file (a missing file is an empty store; Corruption if it cannot be parsed)
   // and lays down the ballast.
@@ -45,41 +40,41 @@ class CheckpointStore {
   void Initialize(int64_t now_unix_nano) { initialized_unix_nano_ = now_unix_nano; }
   int64_t initialized_unix_nano() const { return initialized_unix_nano_; }
 
-  // The keys of the file sources configured now; positions of other keys are orphans. Set it
-  // before Load (or call it again after).
+  // The checkpoint keys of the sources configured now (handed to every state).
   void SetActiveSources(std::set<std::string> keys);
-  // Merges positions (a spool frame's meta delta); later positions replace earlier ones, and
-  // an orphan position of the same file is adopted (dropped).
-  void Apply(const v1::Checkpoints& delta);
-  // Writes every position, stamped with the last spool sequence they cover. Tombstones
-  // older than kTombstoneLifetime are dropped first.
+  // Merges a spool frame's delta, in frame order. Corruption when a state's bytes cannot be
+  // parsed (the other states are merged all the same).
+  Status Apply(const v1::Checkpoints& delta);
+  // Merges one type's delta at once (a source's first sight of an input).
+  Status ApplyState(std::string_view type, std::string_view delta);
+  // Writes every state, stamped with the last spool sequence they cover (states prune
+  // first).
   Status Save(uint64_t spool_sequence, bool sync);
 
   uint64_t spool_sequence() const { return spool_sequence_; }
-  // The position of the file with this on-disk identity for `source`, else an orphan
-  // position of it, if any (a tombstone has released_unix_nano set).
-  const v1::FileCheckpoint* FindFile(const std::string& source, uint64_t device, uint64_t inode) const;
-  // Every live (not released) position of `source`, and every live orphan position.
-  void ForEachFile(const std::string& source, const std::function<void(const v1::FileCheckpoint&)>& fn) const;
-  // The cursor a journald source stopped at, or nullptr.
-  const std::string* FindJournal(const std::string& key) const;
-  size_t size() const { return files_.size() + journals_.size(); }
+  // The state of plugin type `type`, created empty on first use; nullptr when this build has
+  // no such type.
+  SourceState* State(std::string_view type);
+  // For the plugin that owns `type` (it knows the concrete class).
+  template <typename T>
+  T& StateAs(std::string_view type) {
+    return *static_cast<T*>(State(type));
+  }
 
  private:
-  using FileKey = std::tuple<std::string, uint64_t, uint64_t>;  // (source, device, inode)
   // Makes the ballast at least `bytes` long; best effort (a full disk just leaves it short).
   void EnsureReserve(size_t bytes);
-  bool Orphan(const std::string& source) const { return !active_.count(source); }
+  Status MergeStates(const v1::Checkpoints& delta);
 
   std::string path_;
   std::string reserve_path_;
+  SourceStateTypes types_;
   size_t reserve_bytes_ = 0;  // what the ballast holds now
   uint64_t spool_sequence_ = 0;
   int64_t initialized_unix_nano_ = 0;
-  std::map<FileKey, v1::FileCheckpoint> files_;
-  std::map<std::string, std::string> journals_;  // key → cursor
   std::set<std::string> active_;
-  size_t orphans_ = 0;  // entries whose source is not active (so the common Apply skips the scan)
+  std::map<std::string, std::unique_ptr<SourceState>, std::less<>> states_;
+  std::map<std::string, std::string, std::less<>> unknown_;  // types this build lacks: kept as read
 };
 
 }  // namespace logship::agent

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "agent/agent_config.h"
+#include "agent/shipper/shipper_config.h"
 #include "agent/spool/spool.h"
 #include "common/status.h"
 

@@ -16,8 +16,8 @@ class CountingEmitter final : public Emitter {
   }
   bool Accepting() const override { return next_.Accepting(); }
   void CaughtUp() override { next_.CaughtUp(); }
-  void UpdatePosition(const v1::Checkpoints& delta) override { next_.UpdatePosition(delta); }
-  void RecordFirstSight(const v1::Checkpoints& delta) override { next_.RecordFirstSight(delta); }
+  void PositionsMoved(PositionTracker& tracker) override { next_.PositionsMoved(tracker); }
+  void ApplyNow(std::string_view type, std::string delta) override { next_.ApplyNow(type, std::move(delta)); }
 
  private:
   Emitter& next_;

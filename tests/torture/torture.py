@@ -504,6 +504,7 @@ class Run:
         self.collector = None
         self.collector_small = False
         self.second_active = False
+        self.seen_by_agent = set()  # (dev, inode) of files the agent was seen holding open
         self.agent_gen = 0
         self.n_agent = 0
         self.n_collector = 0
@@ -704,36 +705,54 @@ class Run:
                 return
             time.sleep(0.002)
 
-    def wait_agent_opened(self, path, rel):
-        """Until the running agent holds the file open. A file renamed away before the agent
-        could notice it (microseconds after its creation, here) is not one any shipper can
-        know of; a real one lives for seconds at least. The agent opens every new file it
-        finds, also while its spool is full, so not doing so within 10 s is reported."""
-        try:
-            st = os.stat(path)
-        except OSError:
+    def wait_agent_saw_files(self):
+        """Until the running agent holds open every file its globs match now, and has had
+        0.2 s to checkpoint a file it opened since the last call (it saves within 0.1 s). A
+        file renamed away, or an agent killed, microseconds after the file was created is not
+        one any shipper can know of; real files live for seconds at least. The agent opens
+        every new file it finds, also while its spool is full: not doing so within 10 s is
+        reported."""
+        if not self.agent_up:
+            return
+        paths = list((self.work / "logs").glob("*.log"))
+        if self.second_active:
+            paths += list((self.work / "logs2").glob("*.log"))
+        want = {}
+        for path in paths:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in self.seen_by_agent:
+                want[(st.st_dev, st.st_ino)] = path
+        if not want:
             return
         fd_dir = f"/proc/{self.agent.pid}/fd"
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.agent.alive():
+        while want and time.monotonic() < deadline and self.agent.alive():
             try:
-                for fd in os.listdir(fd_dir):
-                    try:
-                        o = os.stat(f"{fd_dir}/{fd}")
-                    except OSError:
-                        continue
-                    if o.st_ino == st.st_ino and o.st_dev == st.st_dev:
-                        return
+                fds = os.listdir(fd_dir)
             except OSError:
                 return
-            time.sleep(0.01)
-        if self.agent.alive():
-            self.problems.append(f"step {self.current_step}: the agent had not opened {rel} 10 s after it was "
-                                 f"created or renamed into the glob (log {self.agent.log_path})")
+            for fd in fds:
+                try:
+                    o = os.stat(f"{fd_dir}/{fd}")
+                except OSError:
+                    continue
+                if want.pop((o.st_dev, o.st_ino), None) is not None:
+                    self.seen_by_agent.add((o.st_dev, o.st_ino))
+            if want:
+                time.sleep(0.01)
+        if want and self.agent.alive():
+            self.problems.append(f"step {self.current_step}: the agent had not opened "
+                                 f"{', '.join(str(p.relative_to(self.work)) for p in want.values())} 10 s after "
+                                 f"it appeared (log {self.agent.log_path})")
+        time.sleep(0.2)
 
     def stop_agent(self, how):
         if self.agent is None:
             return
+        self.wait_agent_saw_files()
         if how == "kill9":
             self.agent.kill9()
         else:
@@ -991,8 +1010,7 @@ class Run:
             self.gen_of(rel)
             open(p, "ab").close()
             gen = self.model.gen_at(p)
-        if self.agent_up and (self.source_of(rel) == "main" or self.second_active):
-            self.wait_agent_opened(p, rel)
+        self.wait_agent_saw_files()
         tail = gen.partial_tail()
         os.rename(p, p + ".1")
         self.model.rename(p, p + ".1")

@@ -23,7 +23,7 @@
 // file at the path is a new input read from its start. A file rotated while the agent was
 // down is found by its inode in its old directory and finished the same way. A released
 // file's pending multi-line event and unterminated last line are emitted, and its position
-// becomes a tombstone (CheckpointStore).
+// becomes a tombstone (FileState).
 //
 // copytruncate: a file that shrinks below the read offset (or whose content before it
 // changed) is read again from 0 as the next generation, after its pending lines are emitted.
@@ -44,19 +44,21 @@
 #include <utility>
 #include <vector>
 
-#include "agent/agent_config.h"
 #include "agent/checkpoint/checkpoint_store.h"
+#include "agent/sources/file/file_config.h"
+#include "agent/sources/file/file_positions.h"
+#include "agent/sources/file/file_state.h"
 #include "agent/sources/file/file_tailer.h"
-#include "agent/sources/source.h"
+#include "agent/sources/source_plugin.h"
 #include "agent/uv_handle.h"
 
 namespace logship::agent {
 
 class FileSource final : public Source {
  public:
-  // `checkpoints` must outlive the source; it is only read (positions that move without a
-  // record go through Emitter::UpdatePosition).
-  FileSource(uv_loop_t* loop, FileSourceConfig config, const CheckpointStore& checkpoints);
+  // Reads its positions from the context's checkpoint store (FileState); positions that
+  // move go through the emitter.
+  FileSource(const FileSourceConfig& config, const SourceContext& context);
   ~FileSource() override;
 
   Status Start(Emitter& emitter) override;
@@ -100,7 +102,7 @@ class FileSource final : public Source {
   void Track(const std::string& path, bool initial);
   void Position(Tracked& t);
   // A position that moves without a record: checkpointed in order with the records.
-  // first_sight: the file has no checkpoint yet (Emitter::RecordFirstSight); else in order.
+  // first_sight: the file has no checkpoint yet (Emitter::ApplyNow); else in order.
   void RecordPosition(const FileTailer& f, uint64_t offset, std::string tail, int64_t released_unix_nano,
                       bool first_sight = false);
   void WatchDirectory(const std::string& dir);
@@ -120,7 +122,10 @@ class FileSource final : public Source {
 
   uv_loop_t* loop_;
   const FileSourceConfig config_;
+  const std::string key_;           // config_.Key()
   const CheckpointStore& checkpoints_;
+  const FileState& state_;          // positions saved so far (merged as frames are spooled)
+  FilePositions positions_;         // positions moved since the flow last took them
   TailerOptions tailer_options_;
   Emitter* emitter_ = nullptr;
   bool paused_ = false;

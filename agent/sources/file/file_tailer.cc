@@ -59,6 +59,23 @@ bool FileTailer::Rewritten() const {
   return !complete || now != fingerprint_;
 }
 
+uint64_t FileTailer::HistoryEnd(uint64_t max_line) const {
+  struct stat st {};
+  const uint64_t size = ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  constexpr size_t kStep = 64 << 10;
+  std::string buf(kStep, '\0');
+  uint64_t end = size;
+  while (end > 0 && size - end <= max_line) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kStep, end));
+    const ssize_t got = ::pread(fd_.get(), buf.data(), n, static_cast<off_t>(end - n));
+    if (got != static_cast<ssize_t>(n)) return size;
+    for (size_t i = n; i > 0; --i)
+      if (buf[i - 1] == '\n') return end - n + i;
+    end -= n;
+  }
+  return end == 0 ? 0 : size;
+}
+
 std::string FileTailer::TailAt(uint64_t offset, size_t max) const {
   const uint64_t n = std::min<uint64_t>(offset, max);
   std::string out;
@@ -113,7 +130,7 @@ void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t nex
   r.start_position = pos;
   pos.offset = next_offset;
   r.next_position = pos;
-  r.file_source = options_.source_key;
+  r.positions = options_.positions;
   out.Emit(r);
 }
 

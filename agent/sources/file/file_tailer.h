@@ -25,7 +25,7 @@ struct TailerOptions {
   uint64_t max_line_bytes = 1ull << 20;
   size_t read_chunk = 256 << 10;
   const MultilineOptions* multiline = nullptr;  // grouping on when set; must outlive the tailer
-  std::string_view source_key;  // LineRecord::file_source (viewed: must outlive the tailer)
+  PositionTracker* positions = nullptr;  // LineRecord::positions (must outlive the tailer)
   bool follow_symlinks = false;  // else a link put in the file's place after the check is not opened
   // Read buffer shared by every tailer of a source (they read one at a time, on the loop
   // thread), so 1,000 open files do not hold 1,000 chunks. Null: the tailer has its own.
@@ -46,6 +46,10 @@ class FileTailer {
   // before `offset` (checked before every read; empty: unknown). REQUIRES: identified().
   void SeekTo(uint64_t offset, std::string tail = {});
   void set_generation(uint64_t g) { generation_ = g; }
+  // Where the file's history ends now: after its last newline, so a line being written when
+  // the agent first starts is shipped whole once it is complete. A last line longer than
+  // `max_line` is cut at the file's size (it would be split into parts anyway).
+  uint64_t HistoryEnd(uint64_t max_line) const;
   // The bytes [offset - n, offset) of the file, n = min(offset, max); "" when unreadable.
   std::string TailAt(uint64_t offset, size_t max = kTailBytes) const;
   static constexpr size_t kTailBytes = 32;

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/syslog_severity.h"
 #include "logship/v1/record.pb.h"
 
 namespace logship::agent {
@@ -39,27 +40,14 @@ std::string Errno(int r) { return std::strerror(-r); }
 
 }  // namespace
 
-int32_t SeverityFromSyslogPriority(int p) {
-  switch (p) {
-    case 0: return 21;  // emerg → FATAL
-    case 1: return 19;  // alert → ERROR3
-    case 2: return 18;  // crit → ERROR2
-    case 3: return 17;  // err → ERROR
-    case 4: return 13;  // warning → WARN
-    case 5: return 10;  // notice → INFO2
-    case 6: return 9;   // info → INFO
-    case 7: return 5;   // debug → DEBUG
-    default: return 0;
-  }
-}
-
-JournaldSource::JournaldSource(uv_loop_t* loop, JournaldSourceConfig config, std::string agent_id,
-                               const CheckpointStore& checkpoints)
-    : loop_(loop),
-      config_(std::move(config)),
+JournaldSource::JournaldSource(const JournaldSourceConfig& config, const SourceContext& context)
+    : loop_(context.loop),
+      config_(config),
       key_(config_.Key()),
-      agent_id_(std::move(agent_id)),
-      checkpoints_(checkpoints) {}
+      agent_id_(context.agent_id),
+      checkpoints_(*context.checkpoints),
+      state_(context.checkpoints->StateAs<JournaldState>(JournaldState::kType)),
+      positions_(key_) {}
 
 JournaldSource::~JournaldSource() { Stop(); }
 
@@ -87,7 +75,7 @@ Status JournaldSource::Open() {
 
 void JournaldSource::Position() {
   sd_journal* j = journal_.get();
-  if (const std::string* cursor = checkpoints_.FindJournal(key_)) {
+  if (const std::string* cursor = state_.Find(key_)) {
     if (sd_journal_seek_cursor(j, cursor->c_str()) >= 0 && sd_journal_next(j) > 0 &&
         sd_journal_test_cursor(j, cursor->c_str()) > 0) {
       LogInfo(kComponent, "resuming " + key_ + " after its checkpointed cursor");
@@ -243,13 +231,13 @@ void JournaldSource::EmitCurrent() {
   if (sd_journal_get_realtime_usec(j, &usec) >= 0) rec.time_unix_nano = static_cast<int64_t>(usec) * 1000;
   rec.observed_unix_nano = UnixNanosNow();
   if (!Field(j, "MESSAGE", &scratch_body_)) scratch_body_.clear();  // no MESSAGE: empty body, fields still arrive
-  rec.position = LineRecord::Position::kJournal;
-  rec.journal_key = key_;
-  rec.journal_cursor = cursor.get();
+  rec.has_id = true;
+  rec.positions = &positions_;
   const std::string_view body = scratch_body_;
   const size_t max = config_.max_line_bytes;
   if (body.size() <= max) {
     rec.body = body;
+    positions_.MovedTo(cursor.get());  // once this record is spooled, the entry is done
     rec.id = JournalRecordId(agent_id_, cursor.get());
     emitter_->Emit(rec);
     return;
@@ -260,6 +248,9 @@ void JournaldSource::EmitCurrent() {
   for (size_t i = 0; i < parts; ++i) {
     rec.body = body.substr(i * max, max);
     rec.flags = logship::v1::LogRecord::FLAG_PARTIAL | (i + 1 == parts ? logship::v1::LogRecord::FLAG_LAST_PART : 0);
+    // Done with the entry only once its last part is spooled: a crash in between reads it
+    // again, and the parts already stored keep their ids.
+    if (i + 1 == parts) positions_.MovedTo(cursor.get());
     rec.id = i == 0 ? JournalRecordId(agent_id_, cursor.get())
                     : JournalRecordId(agent_id_, std::string(cursor.get()) + "\x1fpart=" + std::to_string(i));
     emitter_->Emit(rec);

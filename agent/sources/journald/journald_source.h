@@ -26,21 +26,18 @@
 #include <string>
 #include <vector>
 
-#include "agent/agent_config.h"
 #include "agent/checkpoint/checkpoint_store.h"
-#include "agent/sources/source.h"
+#include "agent/sources/journald/journald_config.h"
+#include "agent/sources/journald/journald_state.h"
+#include "agent/sources/source_plugin.h"
 #include "agent/uv_handle.h"
 
 namespace logship::agent {
 
-// OpenTelemetry severity number for a syslog PRIORITY (0 emerg … 7 debug).
-int32_t SeverityFromSyslogPriority(int priority);
-
 class JournaldSource final : public Source {
  public:
-  // `checkpoints` must outlive the source; it is only read.
-  JournaldSource(uv_loop_t* loop, JournaldSourceConfig config, std::string agent_id,
-                 const CheckpointStore& checkpoints);
+  // Reads its cursor from the context's checkpoint store (JournaldState).
+  JournaldSource(const JournaldSourceConfig& config, const SourceContext& context);
   ~JournaldSource() override;
 
   Status Start(Emitter& emitter) override;
@@ -67,6 +64,8 @@ class JournaldSource final : public Source {
   const std::string key_;
   const std::string agent_id_;
   const CheckpointStore& checkpoints_;
+  const JournaldState& state_;
+  JournalPositions positions_;
   Emitter* emitter_ = nullptr;
   std::unique_ptr<sd_journal, JournalCloser> journal_;
   bool paused_ = false;

@@ -5,6 +5,8 @@
 
 #include <climits>
 
+#include "agent/sources/file/file_config.h"
+#include "agent/sources/journald/journald_config.h"
 #include "tests/unit/testing/config_error.h"
 
 namespace logship::agent {
@@ -54,8 +56,8 @@ TEST_CASE("agent config: a full config parses with every value") {
       "agent.yaml");
   CHECK(c.agent_id == "web-01");
   CHECK(c.data_dir == "/srv/logship");
-  REQUIRE(c.file_sources.size() == 2);
-  const FileSourceConfig& f = c.file_sources[0];
+  REQUIRE(c.SourcesOf<FileSourceConfig>("file").size() == 2);
+  const FileSourceConfig& f = *c.SourcesOf<FileSourceConfig>("file")[0];
   CHECK(f.include == std::vector<std::string>{"/var/log/app/*.log", "/var/log/other.log"});
   CHECK(f.exclude == std::vector<std::string>{"*.gz"});
   CHECK(f.start_at_beginning);
@@ -63,8 +65,8 @@ TEST_CASE("agent config: a full config parses with every value") {
   CHECK(f.fingerprint_bytes == 256u);
   CHECK(f.poll_interval == 250ms);
   CHECK(f.attributes == Attributes{{"service", "app"}, {"team", "core"}});
-  CHECK(c.file_sources[1].include == std::vector<std::string>{"/var/log/syslog"});
-  CHECK_FALSE(c.file_sources[1].start_at_beginning);
+  CHECK(c.SourcesOf<FileSourceConfig>("file")[1]->include == std::vector<std::string>{"/var/log/syslog"});
+  CHECK_FALSE(c.SourcesOf<FileSourceConfig>("file")[1]->start_at_beginning);
   CHECK(c.batch.max_records == 500u);
   CHECK(c.batch.max_bytes == 256u * 1024);
   CHECK(c.batch.linger == 50ms);
@@ -86,8 +88,8 @@ TEST_CASE("agent config: omitted keys take their documented defaults") {
   CHECK(c.agent_id == ThisHost());
   CHECK(c.host == ThisHost());
   CHECK(c.data_dir == "/var/lib/logship");
-  REQUIRE(c.file_sources.size() == 1);
-  const FileSourceConfig& f = c.file_sources[0];
+  REQUIRE(c.SourcesOf<FileSourceConfig>("file").size() == 1);
+  const FileSourceConfig& f = *c.SourcesOf<FileSourceConfig>("file")[0];
   CHECK(f.exclude.empty());
   CHECK_FALSE(f.start_at_beginning);  // start_at: end
   CHECK(f.max_line_bytes == 1u << 20);
@@ -143,9 +145,9 @@ TEST_CASE("agent config: a journald source parses with its filters") {
       "    start_at: beginning\n"
       "collector: {endpoints: [\"h:1\"]}\n",
       "agent.yaml");
-  CHECK(c.file_sources.empty());
-  REQUIRE(c.journald_sources.size() == 1);
-  const JournaldSourceConfig& j = c.journald_sources[0];
+  CHECK(c.SourcesOf<FileSourceConfig>("file").empty());
+  REQUIRE(c.SourcesOf<JournaldSourceConfig>("journald").size() == 1);
+  const JournaldSourceConfig& j = *c.SourcesOf<JournaldSourceConfig>("journald")[0];
   CHECK(j.directory == "/var/log/journal/remote");
   CHECK(j.units == std::vector<std::string>{"nginx.service", "sshd.service"});
   CHECK(j.priorities == std::vector<int>{3, 4});
@@ -160,11 +162,11 @@ TEST_CASE("agent config: sources get default names by position unless named") {
       "  - {type: file, include: [/b], name: nginx}\n"
       "collector: {endpoints: [\"h:1\"]}\n",
       "agent.yaml");
-  REQUIRE(c.file_sources.size() == 2);
-  REQUIRE(c.journald_sources.size() == 1);
-  CHECK(c.file_sources[0].name == "file-0");
-  CHECK(c.journald_sources[0].name == "journald-1");
-  CHECK(c.file_sources[1].name == "nginx");
+  REQUIRE(c.SourcesOf<FileSourceConfig>("file").size() == 2);
+  REQUIRE(c.SourcesOf<JournaldSourceConfig>("journald").size() == 1);
+  CHECK(c.SourcesOf<FileSourceConfig>("file")[0]->name == "file-0");
+  CHECK(c.SourcesOf<JournaldSourceConfig>("journald")[0]->name == "journald-1");
+  CHECK(c.SourcesOf<FileSourceConfig>("file")[1]->name == "nginx");
   CHECK(c.http.listen == "127.0.0.1:9741");
 }
 

@@ -2,7 +2,8 @@
 
 #include <doctest/doctest.h>
 
-#include "common/clock.h"
+#include <map>
+
 #include "tests/unit/testing/temp_dir.h"
 
 namespace logship::agent {
@@ -10,90 +11,96 @@ namespace {
 
 using testing::TempDir;
 
-v1::FileCheckpoint File(const std::string& source, uint64_t inode, uint64_t offset, int64_t released = 0) {
-  v1::FileCheckpoint f;
-  f.set_source(source);
-  f.set_path("/var/log/app.log");
-  f.set_device(1);
-  f.set_inode(inode);
-  f.set_fingerprint(42);
-  f.set_offset(offset);
-  f.set_released_unix_nano(released);
-  return f;
+// A plugin state for the test: "key=value;" pairs, a later value replacing an earlier one.
+class KeyValueState final : public SourceState {
+ public:
+  bool Apply(std::string_view delta) override {
+    while (!delta.empty()) {
+      const size_t semi = delta.find(';');
+      const size_t eq = delta.find('=');
+      if (semi == std::string_view::npos || eq == std::string_view::npos || eq > semi) return false;
+      values[std::string(delta.substr(0, eq))] = std::string(delta.substr(eq + 1, semi - eq - 1));
+      delta.remove_prefix(semi + 1);
+    }
+    return true;
+  }
+  std::string Encode() const override {
+    std::string out;
+    for (const auto& [k, v] : values) out += k + "=" + v + ";";
+    return out;
+  }
+  std::map<std::string, std::string> values;
+};
+
+SourceStateTypes Types() {
+  SourceStateTypes t;
+  t.create = [](std::string_view type) -> std::unique_ptr<SourceState> {
+    if (type == "kv") return std::make_unique<KeyValueState>();
+    return nullptr;
+  };
+  return t;
 }
 
-v1::Checkpoints Delta(std::initializer_list<v1::FileCheckpoint> files) {
+v1::Checkpoints Delta(const std::string& type, const std::string& bytes) {
   v1::Checkpoints d;
-  for (const auto& f : files) *d.add_files() = f;
+  (*d.mutable_states())[type] = bytes;
   return d;
 }
 
 TEST_CASE("checkpoint store: a new data_dir is fresh until initialized and saved") {
   TempDir dir;
   {
-    CheckpointStore store(dir.File("checkpoints"));
+    CheckpointStore store(dir.File("checkpoints"), Types());
     REQUIRE(store.Load().ok());
     CHECK(store.fresh());
     store.Initialize(1234);
     CHECK_FALSE(store.fresh());
     REQUIRE(store.Save(0, false).ok());
   }
-  CheckpointStore again(dir.File("checkpoints"));
+  CheckpointStore again(dir.File("checkpoints"), Types());
   REQUIRE(again.Load().ok());
   CHECK_FALSE(again.fresh());
   CHECK(again.initialized_unix_nano() == 1234);
 }
 
-TEST_CASE("checkpoint store: two sources tailing the same file keep two positions") {
+TEST_CASE("checkpoint store: deltas merge into the plugin's state in order and survive a save") {
   TempDir dir;
-  CheckpointStore store(dir.File("checkpoints"));
-  REQUIRE(store.Load().ok());
-  store.SetActiveSources({"name:a", "name:b", "name:c"});
-  store.Apply(Delta({File("name:a", 7, 100), File("name:b", 7, 20)}));
-  REQUIRE(store.Save(1, false).ok());
-  CheckpointStore again(dir.File("checkpoints"));
+  {
+    CheckpointStore store(dir.File("checkpoints"), Types());
+    REQUIRE(store.Load().ok());
+    REQUIRE(store.Apply(Delta("kv", "a=1;b=1;")).ok());
+    REQUIRE(store.Apply(Delta("kv", "a=2;")).ok());
+    REQUIRE(store.ApplyState("kv", "c=3;").ok());
+    REQUIRE(store.Save(7, false).ok());
+  }
+  CheckpointStore again(dir.File("checkpoints"), Types());
   REQUIRE(again.Load().ok());
-  again.SetActiveSources({"name:a", "name:b", "name:c"});
-  REQUIRE(again.FindFile("name:a", 1, 7) != nullptr);
-  REQUIRE(again.FindFile("name:b", 1, 7) != nullptr);
-  CHECK(again.FindFile("name:a", 1, 7)->offset() == 100u);
-  CHECK(again.FindFile("name:b", 1, 7)->offset() == 20u);
-  CHECK(again.FindFile("name:c", 1, 7) == nullptr);
+  CHECK(again.spool_sequence() == 7u);
+  const auto& kv = again.StateAs<KeyValueState>("kv").values;
+  CHECK(kv == std::map<std::string, std::string>{{"a", "2"}, {"b", "1"}, {"c", "3"}});
 }
 
-TEST_CASE("checkpoint store: a position of a source no longer configured is adopted by the next one") {
+TEST_CASE("checkpoint store: a type this build lacks is kept as it was, and an unreadable delta is an error") {
   TempDir dir;
-  CheckpointStore store(dir.File("checkpoints"));
-  REQUIRE(store.Load().ok());
-  store.SetActiveSources({"name:a", "name:b"});
-  // Written before positions had sources, and by a source since renamed.
-  store.Apply(Delta({File("", 7, 100), File("name:old", 8, 50), File("name:b", 9, 10)}));
-  REQUIRE(store.FindFile("name:a", 1, 7) != nullptr);
-  REQUIRE(store.FindFile("name:a", 1, 8) != nullptr);
-  CHECK(store.FindFile("name:a", 1, 9) == nullptr);  // b's is not an orphan
-  store.Apply(Delta({File("name:a", 7, 150), File("name:a", 8, 60)}));
-  CHECK(store.size() == 3u);
-  CHECK(store.FindFile("name:a", 1, 7)->offset() == 150u);
-  CHECK(store.FindFile("name:a", 1, 8)->offset() == 60u);
-  CHECK(store.FindFile("name:b", 1, 7) == nullptr);  // adopted: no longer an orphan
-}
-
-TEST_CASE("checkpoint store: tombstones of released files expire, so the store does not only grow") {
-  TempDir dir;
-  CheckpointStore store(dir.File("checkpoints"));
-  REQUIRE(store.Load().ok());
-  store.SetActiveSources({"s"});
-  const int64_t now = UnixNanosNow();
-  const int64_t two_days = 2 * 86400LL * 1000000000LL;
-  store.Apply(Delta({File("s", 1, 10, now), File("s", 2, 10, now - two_days), File("s", 3, 10)}));
-  size_t live = 0;
-  store.ForEachFile("s", [&](const v1::FileCheckpoint&) { ++live; });
-  CHECK(live == 1u);  // only inode 3 is not released
-  REQUIRE(store.Save(1, false).ok());
-  CHECK(store.size() == 2u);  // the two-day-old tombstone is gone
-  REQUIRE(store.FindFile("s", 1, 1) != nullptr);
-  CHECK(store.FindFile("s", 1, 1)->released_unix_nano() == now);
-  CHECK(store.FindFile("s", 1, 2) == nullptr);
+  {
+    CheckpointStore store(dir.File("checkpoints"), Types());
+    REQUIRE(store.Load().ok());
+    REQUIRE(store.Apply(Delta("gone", "opaque bytes")).ok());
+    CHECK(store.State("gone") == nullptr);
+    CHECK_FALSE(store.Apply(Delta("kv", "no separator")).ok());
+    REQUIRE(store.Save(1, false).ok());
+  }
+  std::string text;
+  {
+    FILE* f = std::fopen(dir.File("checkpoints").c_str(), "rb");
+    REQUIRE(f != nullptr);
+    char buf[4096];
+    text.assign(buf, std::fread(buf, 1, sizeof buf, f));
+    std::fclose(f);
+  }
+  v1::Checkpoints saved;
+  REQUIRE(saved.ParseFromString(text));
+  CHECK(saved.states().at("gone") == "opaque bytes");
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ class RecordingEmitter : public Emitter {
                                r.next_position});
   }
   bool Accepting() const override { return accepting; }
-  void UpdatePosition(const v1::Checkpoints& delta) override { positions.push_back(delta); }
+  void PositionsMoved(PositionTracker&) override {}
+  void ApplyNow(std::string_view, std::string) override {}
 
   std::vector<std::string> Bodies() const {
     std::vector<std::string> out;
@@ -45,7 +46,6 @@ class RecordingEmitter : public Emitter {
     return out;
   }
   std::vector<Captured> records;
-  std::vector<v1::Checkpoints> positions;
   bool accepting = true;
   std::string agent = "agent-1";
 };

@@ -1,4 +1,4 @@
-#include "agent/spool_writer.h"
+#include "agent/flow/spool_writer.h"
 
 #include <doctest/doctest.h>
 
@@ -32,9 +32,7 @@ FilledBatch MakeBatch(int n, const std::string& body) {
   FilledBatch f;
   f.batch = b.SerializeAsString();
   f.record_count = static_cast<uint32_t>(n);
-  auto* cp = f.delta.add_files();
-  cp->set_path("/var/log/" + body);
-  cp->set_offset(static_cast<uint64_t>(n));
+  (*f.delta.mutable_states())["test"] = "/var/log/" + body;  // opaque to the writer
   return f;
 }
 
@@ -73,8 +71,8 @@ TEST_CASE("spool writer: batches reach the spool encoded, in the order submitted
     const int n = static_cast<int>(i) + 1;
     CHECK(appended[i].sequence == i + 1);
     CHECK(appended[i].record_count == static_cast<uint32_t>(n));
-    REQUIRE(appended[i].delta.files_size() == 1);
-    CHECK(appended[i].delta.files(0).path() == "/var/log/b" + std::to_string(n));
+    REQUIRE(appended[i].delta.states().count("test") == 1);
+    CHECK(appended[i].delta.states().at("test") == "/var/log/b" + std::to_string(n));
 
     auto frame = spool->Read(appended[i].sequence);
     REQUIRE(frame.ok());

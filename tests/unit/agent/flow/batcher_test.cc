@@ -1,10 +1,14 @@
-#include "agent/batcher/batcher.h"
+#include "agent/flow/batcher.h"
 
 #include <doctest/doctest.h>
 
 #include <map>
 
-#include "agent/batcher/batch_encoder.h"
+#include "agent/flow/batch_encoder.h"
+#include "agent/sources/file/file_positions.h"
+#include "agent/sources/file/file_state.pb.h"
+#include "agent/sources/journald/journald_state.h"
+#include "agent/sources/journald/journald_state.pb.h"
 #include "collector/ingest/record_identity.h"
 #include "common/zstd_codec.h"
 
@@ -19,7 +23,7 @@ struct Line {
   uint32_t flags = 0;
 };
 
-LineRecord ToRecord(const Line& l, const Attributes* attrs) {
+LineRecord ToRecord(const Line& l, const Attributes* attrs, PositionTracker* positions = nullptr) {
   LineRecord r;
   r.source_id = l.source_id;
   r.source_name = l.path;
@@ -30,7 +34,15 @@ LineRecord ToRecord(const Line& l, const Attributes* attrs) {
   r.observed_unix_nano = 1700000000000000000 + static_cast<int64_t>(l.next.offset);
   r.flags = l.flags;
   r.next_position = l.next;
+  r.positions = positions;
   return r;
+}
+
+// The file positions a sealed batch's delta (or meta) holds.
+std::vector<v1::FileCheckpoint> FilesOf(const v1::Checkpoints& delta) {
+  file::v1::FileSourceState state;
+  if (auto it = delta.states().find("file"); it != delta.states().end()) REQUIRE(state.ParseFromString(it->second));
+  return {state.files().begin(), state.files().end()};
 }
 
 logship::v1::Batch Unpack(const SealedBatch& sealed) {
@@ -88,7 +100,8 @@ TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated 
       {10, "/var/log/a.log", "a-three-part", {8, 100, 0xAAAA, 24}, 1},
       {20, "/var/log/b.log", std::string("b\0two\xff", 6), {8, 200, 0xBBBB, 13}},
   };
-  for (const auto& l : lines) b.Add(ToRecord(l, l.source_id == 10 ? &attrs_a : &attrs_b));
+  FilePositions files("file:test");
+  for (const auto& l : lines) b.Add(ToRecord(l, l.source_id == 10 ? &attrs_a : &attrs_b, &files));
 
   auto sealed = Seal(b);
   REQUIRE_MESSAGE(sealed.ok(), sealed.status().ToString());
@@ -127,11 +140,12 @@ TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated 
   }
 
   // The delta holds the last position per file (device, inode), once each.
-  REQUIRE(sealed->delta.files_size() == 2);
+  REQUIRE(FilesOf(sealed->delta).size() == 2);
   logship::agent::v1::Checkpoints meta;
   REQUIRE(meta.ParseFromString(sealed->meta));
-  REQUIRE(meta.files_size() == 2);
-  for (const auto& f : meta.files()) {
+  REQUIRE(FilesOf(meta).size() == 2);
+  for (const auto& f : FilesOf(meta)) {
+    CHECK(f.source() == "file:test");
     if (f.inode() == 100) {
       CHECK(f.path() == "/var/log/a.log");
       CHECK(f.device() == 8u);
@@ -148,11 +162,12 @@ TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated 
 
 TEST_CASE("batcher: after Seal the next batch starts with a fresh sources table and delta") {
   Batcher b(Config(100), "agent-1", "host-1");
-  b.Add(ToRecord({1, "/a", "one", {1, 1, 1, 4}}, nullptr));
-  b.Add(ToRecord({2, "/b", "two", {1, 2, 2, 4}}, nullptr));
+  FilePositions files("file:test");
+  b.Add(ToRecord({1, "/a", "one", {1, 1, 1, 4}}, nullptr, &files));
+  b.Add(ToRecord({2, "/b", "two", {1, 2, 2, 4}}, nullptr, &files));
   REQUIRE(Seal(b).ok());
 
-  b.Add(ToRecord({2, "/b", "three", {1, 2, 2, 10}}, nullptr));
+  b.Add(ToRecord({2, "/b", "three", {1, 2, 2, 10}}, nullptr, &files));
   auto sealed = Seal(b);
   REQUIRE(sealed.ok());
   CHECK(sealed->record_count == 1u);
@@ -162,9 +177,9 @@ TEST_CASE("batcher: after Seal the next batch starts with a fresh sources table 
   REQUIRE(batch.records_size() == 1);
   CHECK(batch.records(0).source_index() == 0u);
   CHECK(batch.records(0).body() == "three");
-  REQUIRE(sealed->delta.files_size() == 1);
-  CHECK(sealed->delta.files(0).inode() == 2u);
-  CHECK(sealed->delta.files(0).offset() == 10u);
+  REQUIRE(FilesOf(sealed->delta).size() == 1);
+  CHECK(FilesOf(sealed->delta)[0].inode() == 2u);
+  CHECK(FilesOf(sealed->delta)[0].offset() == 10u);
 }
 
 TEST_CASE("batcher: the reused Batch carries nothing of the previous one into the next") {
@@ -197,13 +212,14 @@ TEST_CASE("batcher: the reused Batch carries nothing of the previous one into th
 
 TEST_CASE("batcher: a renamed file keeps one checkpoint entry under its latest path") {
   Batcher b(Config(100), "agent-1", "host-1");
-  b.Add(ToRecord({1, "/var/log/app.log", "before", {5, 42, 9, 7}}, nullptr));
-  b.Add(ToRecord({1, "/var/log/app.log.1", "after", {5, 42, 9, 13}}, nullptr));
+  FilePositions files("file:test");
+  b.Add(ToRecord({1, "/var/log/app.log", "before", {5, 42, 9, 7}}, nullptr, &files));
+  b.Add(ToRecord({1, "/var/log/app.log.1", "after", {5, 42, 9, 13}}, nullptr, &files));
   auto sealed = Seal(b);
   REQUIRE(sealed.ok());
-  REQUIRE(sealed->delta.files_size() == 1);
-  CHECK(sealed->delta.files(0).path() == "/var/log/app.log.1");
-  CHECK(sealed->delta.files(0).offset() == 13u);
+  REQUIRE(FilesOf(sealed->delta).size() == 1);
+  CHECK(FilesOf(sealed->delta)[0].path() == "/var/log/app.log.1");
+  CHECK(FilesOf(sealed->delta)[0].offset() == 13u);
 }
 
 TEST_CASE("batcher: event time, severity and record attributes are carried into the record") {
@@ -235,6 +251,7 @@ TEST_CASE("batcher: event time, severity and record attributes are carried into 
 
 TEST_CASE("batcher: the delta holds the last journal cursor per journal source") {
   Batcher b(Config(100), "agent-1", "host-1");
+  std::map<std::string, JournalPositions> trackers;
   const std::vector<std::pair<std::string, std::string>> entries{
       {"journald:system|units=|priorities=", "cursor-1"},
       {"journald:/srv/j|units=|priorities=", "cursor-a"},
@@ -246,19 +263,22 @@ TEST_CASE("batcher: the delta holds the last journal cursor per journal source")
     r.source_name = "sshd.service";
     r.body = "entry";
     r.id = JournalRecordId("agent-1", cursor);
-    r.position = LineRecord::Position::kJournal;
-    r.journal_key = key;
-    r.journal_cursor = cursor;
+    r.has_id = true;
+    auto& tracker = trackers.try_emplace(key, key).first->second;
+    tracker.MovedTo(cursor.c_str());
+    r.positions = &tracker;
     b.Add(r);
   }
   auto sealed = Seal(b);
   REQUIRE(sealed.ok());
-  CHECK(sealed->delta.files_size() == 0);
+  CHECK(FilesOf(sealed->delta).empty());
   logship::agent::v1::Checkpoints meta;
   REQUIRE(meta.ParseFromString(sealed->meta));
-  REQUIRE(meta.journals_size() == 2);
+  journald::v1::JournaldSourceState journals;
+  REQUIRE(journals.ParseFromString(meta.states().at("journald")));
+  REQUIRE(journals.journals_size() == 2);
   std::map<std::string, std::string> cursors;
-  for (const auto& j : meta.journals()) cursors[j.key()] = j.cursor();
+  for (const auto& j : journals.journals()) cursors[j.key()] = j.cursor();
   CHECK(cursors["journald:system|units=|priorities="] == "cursor-2");
   CHECK(cursors["journald:/srv/j|units=|priorities="] == "cursor-a");
 }

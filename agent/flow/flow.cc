@@ -1,4 +1,4 @@
-#include "agent/pipeline.h"
+#include "agent/flow/flow.h"
 
 #include <cstdlib>
 
@@ -7,7 +7,7 @@
 
 namespace logship::agent {
 namespace {
-constexpr std::string_view kComponent = "pipeline";
+constexpr std::string_view kComponent = "flow";
 // Batches waiting for the writer before sources pause: enough to keep it busy while the
 // loop fills the next one, few enough to keep memory flat (each is up to batch.max_bytes).
 constexpr size_t kMaxPendingBatches = 4;
@@ -20,20 +20,20 @@ constexpr uint64_t kCheckpointEveryMs = 1000;
 constexpr uint64_t kFirstSightSaveMs = 100;
 }  // namespace
 
-Pipeline::Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spool, CheckpointStore& checkpoints)
+Flow::Flow(uv_loop_t* loop, FlowOptions options, spool::Spool& spool, CheckpointStore& checkpoints)
     : loop_(loop),
-      config_(config),
+      options_(std::move(options)),
       spool_(spool),
       checkpoints_(checkpoints),
-      batcher_(config.batch, config.agent_id, config.host),
+      batcher_(options_.batch, options_.agent_id, options_.host),
       last_sequence_(checkpoints.spool_sequence()) {}
 
-void Pipeline::Start() {
-  uv_async_init(loop_, appended_async_.get(), [](uv_async_t* a) { static_cast<Pipeline*>(a->data)->OnAppended(); });
+void Flow::Start() {
+  uv_async_init(loop_, appended_async_.get(), [](uv_async_t* a) { static_cast<Flow*>(a->data)->OnAppended(); });
   appended_async_.MarkInitialized();
   appended_async_.get()->data = this;
   writer_ = std::make_unique<SpoolWriter>(
-      spool_, SpoolWriterOptions{config_.compression_level, config_.spool.fsync, config_.fsync_interval},
+      spool_, SpoolWriterOptions{options_.compression_level, options_.fsync, options_.fsync_interval},
       [async = appended_async_.get()] { uv_async_send(async); });
   for (auto* t : {&linger_timer_, &checkpoint_timer_, &first_sight_timer_}) {
     uv_timer_init(loop_, t->get());
@@ -43,13 +43,13 @@ void Pipeline::Start() {
   uv_timer_start(
       checkpoint_timer_.get(),
       [](uv_timer_t* t) {
-        auto* self = static_cast<Pipeline*>(t->data);
+        auto* self = static_cast<Flow*>(t->data);
         if (self->unsaved_) self->SaveCheckpoints();
       },
       kCheckpointEveryMs, kCheckpointEveryMs);
 }
 
-void Pipeline::Stop() {
+void Flow::Stop() {
   if (writer_) {
     writer_->Stop();  // before the async handle it calls closes
     OnAppended();
@@ -62,7 +62,7 @@ void Pipeline::Stop() {
   linger_timer_.Close();
 }
 
-void Pipeline::Emit(const LineRecord& record) {
+void Flow::Emit(const LineRecord& record) {
   const bool was_empty = batcher_.empty();
   const bool full = batcher_.Add(record);
   if (full) {
@@ -72,36 +72,36 @@ void Pipeline::Emit(const LineRecord& record) {
   }
 }
 
-void Pipeline::UpdatePosition(const v1::Checkpoints& delta) {
+void Flow::PositionsMoved(PositionTracker& tracker) {
   const bool was_empty = batcher_.empty();
-  batcher_.AddPositions(delta);
+  batcher_.Touch(&tracker);
   if (was_empty) StartLinger();
 }
 
-void Pipeline::RecordFirstSight(const v1::Checkpoints& delta) {
-  checkpoints_.Apply(delta);
+void Flow::ApplyNow(std::string_view type, std::string delta) {
+  if (Status s = checkpoints_.ApplyState(type, delta); !s.ok()) LogError(kComponent, s.message());
   unsaved_ = true;
   if (!first_sight_timer_.initialized() || uv_is_active(first_sight_timer_.handle())) return;
   uv_timer_start(
       first_sight_timer_.get(),
       [](uv_timer_t* t) {
-        auto* self = static_cast<Pipeline*>(t->data);
+        auto* self = static_cast<Flow*>(t->data);
         if (self->unsaved_) self->SaveCheckpoints();
       },
       kFirstSightSaveMs, 0);
 }
 
-void Pipeline::StartLinger() {
+void Flow::StartLinger() {
   uv_timer_start(
-      linger_timer_.get(), [](uv_timer_t* t) { static_cast<Pipeline*>(t->data)->SealCurrent(); },
-      static_cast<uint64_t>(config_.batch.linger.count()), 0);
+      linger_timer_.get(), [](uv_timer_t* t) { static_cast<Flow*>(t->data)->SealCurrent(); },
+      static_cast<uint64_t>(options_.batch.linger.count()), 0);
 }
 
-void Pipeline::CaughtUp() {
+void Flow::CaughtUp() {
   if (batcher_.HalfFull()) SealCurrent();
 }
 
-void Pipeline::SealCurrent() {
+void Flow::SealCurrent() {
   uv_timer_stop(linger_timer_.get());
   if (batcher_.empty() || !writer_) return;
   auto filled = batcher_.Take();
@@ -114,7 +114,7 @@ void Pipeline::SealCurrent() {
   if (writer_->Pending() >= kMaxPendingBatches) SetSourcesPaused(true);
 }
 
-void Pipeline::OnAppended() {
+void Flow::OnAppended() {
   if (!writer_) return;
   for (auto& a : writer_->TakeAppended()) {
     records_spooled_ += a.record_count;
@@ -126,8 +126,8 @@ void Pipeline::OnAppended() {
   if (sources_paused_ && writer_->Pending() < kMaxPendingBatches) SetSourcesPaused(false);
 }
 
-void Pipeline::SaveCheckpoints() {
-  Status s = checkpoints_.Save(last_sequence_, config_.spool.fsync == spool::FsyncPolicy::kBatch);
+void Flow::SaveCheckpoints() {
+  Status s = checkpoints_.Save(last_sequence_, options_.fsync == spool::FsyncPolicy::kBatch);
   if (s.ok()) {
     spool_.MarkCheckpointed(last_sequence_);
     if (checkpoint_save_failing_) LogInfo(kComponent, "checkpoints saved again");
@@ -141,7 +141,7 @@ void Pipeline::SaveCheckpoints() {
   checkpoint_save_failing_ = true;
 }
 
-bool Pipeline::Flush() {
+bool Flow::Flush() {
   SealCurrent();
   if (!writer_) return batcher_.empty();
   // Bounded: the writer stops waiting as soon as the spool refuses.
@@ -150,14 +150,14 @@ bool Pipeline::Flush() {
   return drained && batcher_.empty();
 }
 
-Status Pipeline::Checkpoint() {
+Status Flow::Checkpoint() {
   Flush();
-  Status s = checkpoints_.Save(last_sequence_, config_.spool.fsync == spool::FsyncPolicy::kBatch);
+  Status s = checkpoints_.Save(last_sequence_, options_.fsync == spool::FsyncPolicy::kBatch);
   if (s.ok()) unsaved_ = false;
   return s;
 }
 
-void Pipeline::SetSourcesPaused(bool paused) {
+void Flow::SetSourcesPaused(bool paused) {
   if (paused == sources_paused_) return;
   sources_paused_ = paused;
   for (auto* s : sources_) {

@@ -1,4 +1,6 @@
-#include "agent/batcher/batcher.h"
+#include "agent/flow/batcher.h"
+
+#include <algorithm>
 
 namespace logship::agent {
 
@@ -28,32 +30,32 @@ uint32_t Batcher::SourceIndex(const LineRecord& r) {
     approx_bytes_ += r.source_name.size() + 40;
     return static_cast<uint32_t>(batch_.sources_size() - 1);
   };
-  if (r.position == LineRecord::Position::kJournal) {
+  if (r.has_id) {
     auto [it, inserted] = source_index_.try_emplace(r.source_id, 0);
     if (inserted) it->second = add_source(nullptr);
     return it->second;
   }
-  const FileKey key{r.source_id, r.start_position.device, r.start_position.inode, r.start_position.fingerprint,
+  const StreamKey key{r.source_id, r.start_position.device, r.start_position.inode, r.start_position.fingerprint,
                     r.start_position.generation};
-  if (last_file_ == nullptr || key != last_key_) {
-    auto [it, inserted] = file_sources_.try_emplace(key);
+  if (last_stream_ == nullptr || key != last_key_) {
+    auto [it, inserted] = streams_.try_emplace(key);
     if (inserted) it->second.index = add_source(&r.start_position);
     last_key_ = key;
-    last_file_ = &it->second;
+    last_stream_ = &it->second;
   }
-  return last_file_->index;
+  return last_stream_->index;
 }
 
 bool Batcher::Add(const LineRecord& r) {
   const uint32_t source = SourceIndex(r);
   auto* rec = batch_.add_records();
-  if (r.position == LineRecord::Position::kJournal) {
+  if (r.has_id) {
     rec->set_id(r.id.bytes.data(), r.id.bytes.size());
   } else {
     // No id on the wire: the collector derives it from the source's file identity and this
     // offset, sent as a difference from where the previous line ended (usually 0: absent).
-    rec->set_offset_delta(static_cast<int64_t>(r.start_position.offset - last_file_->next_offset));
-    last_file_->next_offset = r.start_position.offset + r.body.size() + 1;
+    rec->set_offset_delta(static_cast<int64_t>(r.start_position.offset - last_stream_->next_offset));
+    last_stream_->next_offset = r.start_position.offset + r.body.size() + 1;
   }
   if (static_cast<uint64_t>(r.observed_unix_nano) != last_observed_) {
     rec->set_observed_time_unix_nano(static_cast<uint64_t>(r.observed_unix_nano));
@@ -74,39 +76,18 @@ bool Batcher::Add(const LineRecord& r) {
   if (r.flags != 0) rec->set_flags(r.flags);
   approx_bytes_ += r.body.size() + 32;
 
-  if (r.position == LineRecord::Position::kJournal) {
-    auto c = cursors_.find(r.journal_key);
-    if (c == cursors_.end()) c = cursors_.emplace(std::string(r.journal_key), std::string()).first;
-    c->second.assign(r.journal_cursor);
-    return batch_.records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
+  if (r.positions != nullptr) {
+    r.positions->Advance(r);
+    Touch(r.positions);
   }
-  const auto& p = r.next_position;
-  auto it = positions_.find(std::make_tuple(r.file_source, p.device, p.inode));
-  if (it == positions_.end())
-    it = positions_.emplace(std::make_tuple(std::string(r.file_source), p.device, p.inode), v1::FileCheckpoint()).first;
-  auto& cp = it->second;
-  if (cp.path().size() != r.source_name.size() || cp.path() != r.source_name) cp.set_path(std::string(r.source_name));
-  if (cp.source().size() != r.file_source.size()) cp.set_source(std::string(r.file_source));
-  cp.set_device(p.device);
-  cp.set_inode(p.inode);
-  cp.set_fingerprint(p.fingerprint);
-  cp.set_generation(p.generation);
-  cp.set_offset(p.offset);
-  cp.set_released_unix_nano(0);
-  // The bytes just before the new offset (the record's last bytes, and its newline): a
-  // restart checks the file still holds them there.
-  const bool terminated = p.offset == r.start_position.offset + r.body.size() + 1;
-  const size_t keep = std::min(r.body.size(), size_t{32} - (terminated ? 1 : 0));
-  std::string* tail = cp.mutable_tail();
-  tail->assign(r.body.substr(r.body.size() - keep));
-  if (terminated) tail->push_back('\n');
-
   return batch_.records_size() >= static_cast<int>(config_.max_records) || approx_bytes_ >= config_.max_bytes;
 }
 
-void Batcher::AddPositions(const v1::Checkpoints& delta) {
-  for (const auto& f : delta.files()) positions_[std::make_tuple(f.source(), f.device(), f.inode())] = f;
-  for (const auto& j : delta.journals()) cursors_[j.key()] = j.cursor();
+void Batcher::Touch(PositionTracker* tracker) {
+  // A handful of sources at most: a linear scan beats a set (and runs of one source hit the
+  // last entry).
+  if (!touched_.empty() && touched_.back() == tracker) return;
+  if (std::find(touched_.begin(), touched_.end(), tracker) == touched_.end()) touched_.push_back(tracker);
 }
 
 Result<FilledBatch> Batcher::Take() {
@@ -116,19 +97,20 @@ Result<FilledBatch> Batcher::Take() {
   if (batch_.records_size() > 0 && !batch_.SerializeToString(&out.batch))
     return Status::InvalidArgument("cannot serialize batch");
   out.record_count = static_cast<uint32_t>(batch_.records_size());
-  for (auto& [key, cp] : positions_) *out.delta.add_files() = std::move(cp);
-  for (auto& [key, cursor] : cursors_) {
-    auto* j = out.delta.add_journals();
-    j->set_key(key);
-    j->set_cursor(std::move(cursor));
+  // Where each source stands now is where it stands once this batch is spooled: what it
+  // emits later goes into later batches. Deltas of one type concatenate (protobuf merge).
+  auto& states = *out.delta.mutable_states();
+  for (PositionTracker* t : touched_) {
+    std::string delta;
+    t->TakeDelta(&delta);
+    if (!delta.empty()) states[std::string(t->type())].append(delta);
   }
   batch_.Clear();
   source_index_.clear();
-  file_sources_.clear();
-  last_file_ = nullptr;
+  streams_.clear();
+  last_stream_ = nullptr;
   last_observed_ = 0;
-  positions_.clear();
-  cursors_.clear();
+  touched_.clear();
   approx_bytes_ = 0;
   return out;
 }

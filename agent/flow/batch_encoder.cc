@@ -1,4 +1,4 @@
-#include "agent/batcher/batch_encoder.h"
+#include "agent/flow/batch_encoder.h"
 
 namespace logship::agent {
 

@@ -1,4 +1,4 @@
-#include "agent/spool_writer.h"
+#include "agent/flow/spool_writer.h"
 
 #include <cstdlib>
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "agent/batcher/batcher.h"
+#include "agent/flow/batcher.h"
 #include "common/status.h"
 #include "common/zstd_codec.h"
 

@@ -1,4 +1,4 @@
-// The agent's pipeline: sources → Batcher (loop thread) → SpoolWriter (its own thread:
+// The agent's flow: sources → Batcher (loop thread) → SpoolWriter (its own thread:
 // compress, append, fsync) → Spool, and the checkpoint that follows each spooled frame.
 // It is the sources' Emitter.
 //
@@ -6,7 +6,7 @@
 // sources, or the spool refuses them: full, or the disk is), every source is paused; they
 // resume when the writer catches up. Nothing is dropped.
 //
-// Loop thread only. Spool, CheckpointStore and the sources must outlive the pipeline.
+// Loop thread only. Spool, CheckpointStore and the sources must outlive the flow.
 #pragma once
 
 #include <uv.h>
@@ -16,19 +16,27 @@
 #include <memory>
 #include <vector>
 
-#include "agent/agent_config.h"
-#include "agent/batcher/batcher.h"
 #include "agent/checkpoint/checkpoint_store.h"
+#include "agent/flow/batcher.h"
+#include "agent/flow/spool_writer.h"
 #include "agent/sources/source.h"
 #include "agent/spool/spool.h"
-#include "agent/spool_writer.h"
 #include "agent/uv_handle.h"
 
 namespace logship::agent {
 
-class Pipeline final : public Emitter {
+struct FlowOptions {
+  BatchConfig batch;
+  std::string agent_id;
+  std::string host;
+  int compression_level = 1;
+  spool::FsyncPolicy fsync = spool::FsyncPolicy::kBatch;
+  std::chrono::milliseconds fsync_interval{1000};
+};
+
+class Flow final : public Emitter {
  public:
-  Pipeline(uv_loop_t* loop, const AgentConfig& config, spool::Spool& spool, CheckpointStore& checkpoints);
+  Flow(uv_loop_t* loop, FlowOptions options, spool::Spool& spool, CheckpointStore& checkpoints);
 
   void AddSource(Source* source) { sources_.push_back(source); }
   void Start();
@@ -44,9 +52,9 @@ class Pipeline final : public Emitter {
   // Seals the batch at once when it is at least half full: lingering for more lines would
   // only add latency (a trickle still lingers, so small batches do not multiply).
   void CaughtUp() override;
-  void UpdatePosition(const v1::Checkpoints& delta) override;
+  void PositionsMoved(PositionTracker& tracker) override;
   // Applied at once; the checkpoint file is written within kFirstSightSaveMs.
-  void RecordFirstSight(const v1::Checkpoints& delta) override;
+  void ApplyNow(std::string_view type, std::string delta) override;
 
   // Any thread (metrics).
   uint64_t records_spooled() const { return records_spooled_.load(); }
@@ -60,7 +68,7 @@ class Pipeline final : public Emitter {
   void SetSourcesPaused(bool paused);
 
   uv_loop_t* loop_;
-  const AgentConfig& config_;
+  const FlowOptions options_;
   spool::Spool& spool_;
   CheckpointStore& checkpoints_;
   Batcher batcher_;

@@ -1,10 +1,11 @@
 // Groups records into a logship.v1.Batch and serializes it (BatchEncoder compresses it, on
 // the spool writer's thread).
-// Alongside it collects the checkpoint delta: where each file stands after the batch's
-// last record from it (see agent/spool/FORMAT.md for why it travels with the frame).
-// Loop thread only.
+// Alongside it collects the checkpoint delta: the sources whose records (or positions) are in
+// the batch are asked, as it is sealed, where they stand (PositionTracker; see
+// agent/spool/FORMAT.md for why it travels with the frame). Loop thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -12,13 +13,18 @@
 #include <unordered_map>
 #include <vector>
 
-#include "agent/agent_config.h"
 #include "agent/sources/source.h"
 #include "common/status.h"
 #include "logship/agent/v1/checkpoint.pb.h"
 #include "logship/v1/record.pb.h"
 
 namespace logship::agent {
+
+struct BatchConfig {
+  uint32_t max_records = 2000;
+  uint64_t max_bytes = 1ull << 20;
+  std::chrono::milliseconds linger{200};
+};
 
 // A batch handed over by the Batcher: serialized, not yet compressed.
 struct FilledBatch {
@@ -33,11 +39,11 @@ class Batcher {
 
   // Adds a record. True when the batch is full (max_records or max_bytes) and should be sealed.
   bool Add(const LineRecord& record);
-  // Adds positions that moved without a record; they take effect with this batch.
-  void AddPositions(const v1::Checkpoints& delta);
+  // Positions moved without a record; they take effect with this batch.
+  void Touch(PositionTracker* tracker);
   // No records and no positions: nothing to seal. (A batch of positions alone is sealed
   // too: it is checkpointed in order without being spooled, see SpoolWriter.)
-  bool empty() const { return batch_.records_size() == 0 && positions_.empty() && cursors_.empty(); }
+  bool empty() const { return batch_.records_size() == 0 && touched_.empty(); }
   size_t records() const { return static_cast<size_t>(batch_.records_size()); }
   // At least half of max_records or max_bytes.
   bool HalfFull() const {
@@ -56,23 +62,21 @@ class Batcher {
   const std::string host_;
   logship::v1::Batch batch_;  // reused: Clear() keeps its records' memory
   uint64_t approx_bytes_ = 0;
-  // Index in batch_.sources of a record's source: journal records by source_id; file records
-  // by source_id and file identity (their ids are derived from it at the collector).
+  // Index in batch_.sources of a record's source: records with ids by source_id; others by
+  // source_id and stream identity (their ids are derived from it at the collector).
   uint32_t SourceIndex(const LineRecord& r);
-  struct FileSource {
+  struct Stream {
     uint32_t index = 0;
     uint64_t next_offset = 0;  // where the previous record of this source ended (+1, the newline)
   };
   // source_id, device, inode, fingerprint, generation
-  using FileKey = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>;
+  using StreamKey = std::tuple<uint64_t, uint64_t, uint64_t, uint64_t, uint64_t>;
   std::unordered_map<uint64_t, uint32_t> source_index_;  // source_id → index in batch_.sources
-  std::map<FileKey, FileSource> file_sources_;
-  FileKey last_key_{};                 // a one-entry cache: runs of lines come from one file
-  FileSource* last_file_ = nullptr;
+  std::map<StreamKey, Stream> streams_;
+  StreamKey last_key_{};                 // a one-entry cache: runs of lines come from one stream
+  Stream* last_stream_ = nullptr;
   uint64_t last_observed_ = 0;         // observed time of the previous record in the batch
-  // (file source key, device, inode) → where that file stands after this batch.
-  std::map<std::tuple<std::string, uint64_t, uint64_t>, v1::FileCheckpoint, std::less<>> positions_;
-  std::map<std::string, std::string, std::less<>> cursors_;  // journal key → cursor
+  std::vector<PositionTracker*> touched_;  // sources asked for their positions at Take()
 };
 
 }  // namespace logship::agent

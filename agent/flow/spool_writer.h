@@ -25,8 +25,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/batcher/batch_encoder.h"
-#include "agent/batcher/batcher.h"
+#include "agent/flow/batch_encoder.h"
+#include "agent/flow/batcher.h"
 #include "agent/spool/spool.h"
 
 namespace logship::agent {
