@@ -178,13 +178,7 @@ bool RunLoop(uv_loop_t* loop, const AgentConfig& config, const std::string& conf
   http::HttpServer http;
   http::ServeMetrics(http, registry);
   ServeHealth(http, set.sources, config);
-  if (!config.http.listen.empty()) {
-    if (Status s = http::StartFromConfig(http, config.http); !s.ok())
-      LogError(kComponent, s.message() + " (metrics unavailable; shipping continues)");
-    else
-      LogInfo(kComponent, std::string("metrics on ") + (config.http.tls() ? "https://" : "http://") +
-                              config.http.listen + "/metrics");
-  }
+  http::StartAndLog(http, config.http, kComponent, "shipping continues");
   UvHandle<uv_async_t> signal_async;
   LoopState state{&flow, &set.sources, &relay, &signal_async, &config_path, reload_to};
   flow.Start();

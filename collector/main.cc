@@ -9,7 +9,7 @@
 
 #include "collector/collector.h"
 #include "collector/collector_config.h"
-#include "collector/healthcheck.h"
+#include "collector/cli/healthcheck_probe.h"
 #include "common/bearer_token.h"
 #include "common/config/config_node.h"
 #include "common/version.h"

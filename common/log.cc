@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/utf8.h"
+#include "common/time_format.h"
 
 namespace logship {
 namespace {
@@ -32,13 +33,8 @@ void SetLogLevel(LogLevel level) { g_level.store(level); }
 void Log(LogLevel level, std::string_view component, std::string_view message) {
   if (level < g_level.load(std::memory_order_relaxed)) return;
   const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char stamp[96];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  const std::string stamp =
+      FormatUtc(std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count(), 3);
   std::string line;
   line.reserve(64 + message.size());
   line.append(stamp).append(" ").append(LevelName(level)).append(" ");

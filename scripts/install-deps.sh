@@ -17,7 +17,7 @@ PACKAGES=(
   doctest-dev                                                # unit tests
   clang libclang-rt-14-dev                                   # libFuzzer harnesses (tests/fuzz)
   chromium                                                   # web console browser tests (playwright-core)
-  procps python3 util-linux                                  # integration harness (pgrep, runuser)
+  procps python3 python3-pip util-linux                      # integration harness (pgrep, runuser); PyPI tools
   faketime                                                   # catalogue test: the clock jumping backwards
   python3-grpcio python3-grpc-tools python3-protobuf         # OTLP and raw-frame test clients
   rpm lintian dpkg-dev file debootstrap systemd iproute2     # packages: rpmbuild, lint, shlibdeps, chroot, unit checks
@@ -41,19 +41,24 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#PACKAGES[@]} packages already installed"
-  exit 0
+else
+  echo "install-deps: missing: ${missing[*]}"
+  SUDO=()
+  if ((EUID != 0)); then
+    SUDO=(sudo)
+  fi
+  # Wait for a concurrent apt/dpkg run instead of failing on its lock.
+  APT_OPTS=(-o DPkg::Lock::Timeout=300)
+  "${SUDO[@]}" apt-get "${APT_OPTS[@]}" update
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${PACKAGES[@]}"
 fi
 
-echo "install-deps: missing: ${missing[*]}"
-
-SUDO=()
-if ((EUID != 0)); then
-  SUDO=(sudo)
+# Tools from PyPI, pinned, into the git-ignored .cache/tools (never the system Python):
+# lizard measures function lengths for scripts/check-code-size.py.
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS="$REPO/.cache/tools"
+if [[ ! -d "$TOOLS/lizard-1.17.10.dist-info" ]]; then
+  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS" lizard==1.17.10
+  echo "install-deps: lizard 1.17.10 in $TOOLS"
 fi
-
-# Wait for a concurrent apt/dpkg run instead of failing on its lock.
-APT_OPTS=(-o DPkg::Lock::Timeout=300)
-
-"${SUDO[@]}" apt-get "${APT_OPTS[@]}" update
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${PACKAGES[@]}"

@@ -24,45 +24,50 @@ SpoolWriter::~SpoolWriter() { Stop(); }
 
 void SpoolWriter::Submit(FilledBatch batch) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     queue_.push_back(std::move(batch));
   }
-  wake_.notify_one();
+  wake_.NotifyOne();
 }
 
 size_t SpoolWriter::Pending() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return queue_.size() + in_round_;
 }
 
 std::vector<SpoolWriter::Appended> SpoolWriter::TakeAppended() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return std::exchange(appended_, {});
 }
 
 bool SpoolWriter::refused() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return refused_;
 }
 
 bool SpoolWriter::WaitIdle(std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  changed_.wait_for(lock, timeout, [&] { return (queue_.empty() && in_round_ == 0) || refused_ || stopping_; });
+  MutexLock lock(mu_);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!((queue_.empty() && in_round_ == 0) || refused_ || stopping_) && changed_.WaitUntil(mu_, until)) {
+  }
   return queue_.empty() && in_round_ == 0;
 }
 
 void SpoolWriter::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 bool SpoolWriter::SleepUnlessStopping(std::chrono::milliseconds d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return wake_.wait_for(lock, d, [&] { return stopping_; });
+  MutexLock lock(mu_);
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stopping_ && wake_.WaitUntil(mu_, until)) {
+  }
+  return stopping_;
 }
 
 void SpoolWriter::Run() {
@@ -72,10 +77,13 @@ void SpoolWriter::Run() {
   for (;;) {
     bool stopping = false;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      const auto ready = [&] { return stopping_ || !queue_.empty(); };
-      if (interval && unsynced_) wake_.wait_until(lock, last_sync_ + options_.fsync_interval, ready);
-      else wake_.wait(lock, ready);
+      MutexLock lock(mu_);
+      if (interval && unsynced_) {
+        while (!stopping_ && queue_.empty() && wake_.WaitUntil(mu_, last_sync_ + options_.fsync_interval)) {
+        }
+      } else {
+        while (!stopping_ && queue_.empty()) wake_.Wait(mu_);
+      }
       stopping = stopping_;
       for (auto& b : queue_) group.push_back(std::move(b));
       queue_.clear();
@@ -128,10 +136,10 @@ bool SpoolWriter::AppendOne(FilledBatch& filled) {
     }
     LogWarn(kComponent, "cannot spool batch, pausing sources until it fits: " + seq.status().message());
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       refused_ = true;
     }
-    changed_.notify_all();
+    changed_.NotifyAll();
     notify_();
     do {
       if (SleepUnlessStopping(kRetry)) return false;
@@ -160,14 +168,14 @@ bool SpoolWriter::Commit() {
     unsynced_ = true;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (auto& a : round_) appended_.push_back(std::move(a));
     in_round_ -= round_.size();
     refused_ = false;
   }
   round_.clear();
   notify_();  // before waking WaitIdle: whoever waited may then count on the notification
-  changed_.notify_all();
+  changed_.NotifyAll();
   return true;
 }
 

@@ -17,17 +17,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "agent/flow/batch_encoder.h"
 #include "agent/flow/batcher.h"
 #include "agent/spool/spool.h"
+#include "common/thread/mutex.h"
 
 namespace logship::agent {
 
@@ -82,14 +81,14 @@ class SpoolWriter {
   bool unsynced_ = false;        // kInterval: appends since the last Sync
   std::chrono::steady_clock::time_point last_sync_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;     // the writer: work or stop
-  std::condition_variable changed_;  // WaitIdle: progress or refusal
-  std::deque<FilledBatch> queue_;    // GUARDED_BY(mu_)
-  size_t in_round_ = 0;              // GUARDED_BY(mu_); taken from the queue, not yet reported
-  std::vector<Appended> appended_;   // GUARDED_BY(mu_)
-  bool refused_ = false;             // GUARDED_BY(mu_)
-  bool stopping_ = false;            // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar wake_;     // the writer: work or stop
+  CondVar changed_;  // WaitIdle: progress or refusal
+  std::deque<FilledBatch> queue_ GUARDED_BY(mu_);
+  size_t in_round_ GUARDED_BY(mu_) = 0;  // taken from the queue, not yet reported
+  std::vector<Appended> appended_ GUARDED_BY(mu_);
+  bool refused_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

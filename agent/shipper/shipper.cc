@@ -5,10 +5,12 @@
 #include <charconv>
 #include <map>
 
-#include "agent/shipper/backoff.h"
 #include "agent/shipper/frame_splitter.h"
+#include "common/backoff.h"
 #include "common/file_util.h"
+#include "common/grpc_tls.h"
 #include "common/log.h"
+#include "common/thread/companion_thread.h"
 #include "common/thread_name.h"
 #include "common/version.h"
 #include "logship/v1/ingest.grpc.pb.h"
@@ -34,19 +36,7 @@ uint64_t MetadataNumber(const std::multimap<grpc::string_ref, grpc::string_ref>&
 
 Result<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(const CollectorClientConfig& config) {
   if (!config.tls) return grpc::InsecureChannelCredentials();
-  grpc::SslCredentialsOptions opts;
-  auto ca = ReadWholeFile(config.tls->ca_file);
-  if (!ca.ok()) return Status::IoError("collector.tls.ca_file: " + ca.status().message());
-  opts.pem_root_certs = *ca;
-  if (!config.tls->cert_file.empty()) {
-    auto cert = ReadWholeFile(config.tls->cert_file);
-    if (!cert.ok()) return Status::IoError("collector.tls.cert_file: " + cert.status().message());
-    auto key = ReadWholeFile(config.tls->key_file);
-    if (!key.ok()) return Status::IoError("collector.tls.key_file: " + key.status().message());
-    opts.pem_cert_chain = *cert;
-    opts.pem_private_key = *key;
-  }
-  return grpc::SslCredentials(opts);
+  return ClientTlsCredentials({"collector.tls", config.tls->ca_file, config.tls->cert_file, config.tls->key_file});
 }
 
 Shipper::Shipper(const CollectorClientConfig& config, std::string agent_id, std::string token, spool::Spool& spool,
@@ -115,6 +105,30 @@ void Shipper::Run() {
   }
 }
 
+// What the sending thread and the ack reader of one stream share.
+struct Shipper::StreamState {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<uint64_t, uint32_t> parts_left;  // GUARDED_BY(mu): sequence → parts not acked yet
+  size_t frames_in_flight = 0;              // GUARDED_BY(mu)
+  bool broken = false;                      // GUARDED_BY(mu)
+  bool limits_known = false;                // GUARDED_BY(mu)
+  WireLimits limits;                        // GUARDED_BY(mu)
+  std::atomic<bool> acks_flowed{false};
+  std::atomic<bool> closed_by_server{false};  // Read() ended: the call is over, its status is final
+  // Sending thread only.
+  uint64_t largest_sent = 0;
+  logship::v1::BatchFrame frame;
+
+  void Break() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      broken = true;
+    }
+    cv.notify_all();
+  }
+};
+
 Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
   const std::string& name = config_.endpoints[endpoint];
   auto stub = logship::v1::Ingest::NewStub(channels_[endpoint]);
@@ -126,112 +140,108 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
     active_ctx_ = &ctx;
   }
   auto stream = stub->Ship(&ctx);
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<uint64_t, uint32_t> parts_left;  // GUARDED_BY(mu): sequence → parts not acked yet
-  size_t frames_in_flight = 0;              // GUARDED_BY(mu)
-  bool broken = false;                      // GUARDED_BY(mu)
-  bool limits_known = false;                // GUARDED_BY(mu)
-  WireLimits limits;                        // GUARDED_BY(mu)
-  std::atomic<bool> acks_flowed{false};
-  std::atomic<bool> closed_by_server{false};  // Read() ended: the call is over, its status is final
-
-  std::thread reader([&] {
-    SetThreadName("shipper-acks");
-    // The collector's limits come first (an older collector sends none before its first ack).
-    stream->WaitForInitialMetadata();
-    {
-      const auto& md = ctx.GetServerInitialMetadata();
-      std::lock_guard<std::mutex> lock(mu);
-      limits.max_frame_bytes = MetadataNumber(md, "logship-max-frame-bytes");
-      limits.max_uncompressed_bytes = MetadataNumber(md, "logship-max-uncompressed-bytes");
-      limits.max_records = MetadataNumber(md, "logship-max-records");
-      limits_known = true;
-    }
-    cv.notify_all();
-    logship::v1::BatchAck ack;
-    while (stream->Read(&ack)) {
-      const uint64_t seq = ack.sequence();
-      if (ack.status() == logship::v1::BatchAck::RETRY) {
-        // The collector could not store it now. Back off and resend the window.
-        LogWarn(kComponent, "collector asked to retry batch " + std::to_string(seq) + ": " + ack.reason());
-        ++batches_retried_;
-        std::lock_guard<std::mutex> lock(mu);
-        broken = true;
-        cv.notify_all();
-        return;
-      }
-      // OK, or REJECTED: the frame (or one of its parts) can never be stored; the whole
-      // spooled frame is kept in dead-letter/ (a superset: parts already stored are
-      // de-duplicated if it is ever replayed).
-      if (ack.status() != logship::v1::BatchAck::OK && !DeadLetter(seq, ack.reason())) {
-        std::lock_guard<std::mutex> lock(mu);
-        broken = true;  // could not keep it: it stays spooled, sent again later
-        cv.notify_all();
-        return;
-      }
-      bool done = false;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (frames_in_flight > 0) --frames_in_flight;
-        auto it = parts_left.find(seq);
-        if (it != parts_left.end() && --it->second == 0) {
-          parts_left.erase(it);
-          done = true;
-        }
-      }
-      cv.notify_all();
-      if (done) {
-        spool_.Ack(seq);
-        if (ack.status() == logship::v1::BatchAck::OK) ++batches_acked_;
-        acks_flowed = true;
-      }
-    }
-    closed_by_server = true;
-    std::lock_guard<std::mutex> lock(mu);
-    broken = true;
-    cv.notify_all();
-  });
-
+  StreamState st;
   {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, kLimitsWait, [&] { return limits_known || broken || stopping_; });
-  }
-  FrameSplitter splitter(zstd_level_);
-  uint64_t largest_sent = 0;
-  uint64_t next = spool_.FirstUnacked();
-  logship::v1::BatchFrame frame;
-  // Waits for room for one more frame; false when the stream is over.
-  const auto wait_window = [&]() -> bool {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!broken && !stopping_ && frames_in_flight >= config_.max_in_flight) cv.wait_for(lock, kPoll);
-    return !broken && !stopping_;
-  };
-  const auto send = [&](uint64_t sequence, uint8_t codec, uint32_t records, uint64_t uncompressed, std::string payload,
-                        uint32_t part, uint32_t parts) -> bool {
-    if (!wait_window()) return false;
-    frame.set_agent_id(agent_id_);
-    frame.set_sequence(sequence);
-    frame.set_codec(static_cast<logship::v1::Codec>(codec));
-    frame.set_record_count(records);
-    frame.set_uncompressed_bytes(uncompressed);
-    frame.set_part(part);
-    frame.set_parts(parts);
-    *frame.mutable_payload() = std::move(payload);
+    // The ack reader, beside this sending thread. Cancelling a call the server already closed
+    // would replace its status with CANCELLED.
+    CompanionThread reader("shipper-acks", [&] { ReadAcks(*stream, ctx, st); },
+                           [&] {
+                             if (!st.closed_by_server) ctx.TryCancel();
+                           });
     {
-      std::lock_guard<std::mutex> lock(mu);
-      ++frames_in_flight;
+      std::unique_lock<std::mutex> lock(st.mu);
+      st.cv.wait_for(lock, kLimitsWait, [&] { return st.limits_known || st.broken || stopping_; });
     }
-    largest_sent = std::max<uint64_t>(largest_sent, frame.payload().size());
-    if (!stream->Write(frame)) return false;
-    ++batches_sent_;
-    bytes_sent_ += frame.payload().size();
-    return true;
-  };
-  bool writing = true;
-  while (writing && !stopping_) {
-    if (!wait_window()) break;
+    SendFrames(*stream, st);
+  }
+  const grpc::Status status = stream->Finish();
+  {
+    std::lock_guard<std::mutex> lock(ctx_mu_);
+    active_ctx_ = nullptr;
+  }
+  if (stopping_) return StreamEnd::kStopped;
+  EndStream(ctx, status, st, name);
+  return st.acks_flowed ? StreamEnd::kAcksFlowed : StreamEnd::kFailed;
+}
+
+void Shipper::ReadAcks(Stream& stream, grpc::ClientContext& ctx, StreamState& st) {
+  // The collector's limits come first (an older collector sends none before its first ack).
+  stream.WaitForInitialMetadata();
+  {
+    const auto& md = ctx.GetServerInitialMetadata();
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.limits.max_frame_bytes = MetadataNumber(md, "logship-max-frame-bytes");
+    st.limits.max_uncompressed_bytes = MetadataNumber(md, "logship-max-uncompressed-bytes");
+    st.limits.max_records = MetadataNumber(md, "logship-max-records");
+    st.limits_known = true;
+  }
+  st.cv.notify_all();
+  logship::v1::BatchAck ack;
+  while (stream.Read(&ack)) {
+    const uint64_t seq = ack.sequence();
+    if (ack.status() == logship::v1::BatchAck::RETRY) {
+      // The collector could not store it now. Back off and resend the window.
+      LogWarn(kComponent, "collector asked to retry batch " + std::to_string(seq) + ": " + ack.reason());
+      ++batches_retried_;
+      return st.Break();
+    }
+    // OK, or REJECTED: the frame (or one of its parts) can never be stored; the whole
+    // spooled frame is kept in dead-letter/ (a superset: parts already stored are
+    // de-duplicated if it is ever replayed). Could not keep it: it stays spooled.
+    if (ack.status() != logship::v1::BatchAck::OK && !DeadLetter(seq, ack.reason())) return st.Break();
+    bool done = false;
+    {
+      std::lock_guard<std::mutex> lock(st.mu);
+      if (st.frames_in_flight > 0) --st.frames_in_flight;
+      auto it = st.parts_left.find(seq);
+      if (it != st.parts_left.end() && --it->second == 0) {
+        st.parts_left.erase(it);
+        done = true;
+      }
+    }
+    st.cv.notify_all();
+    if (done) {
+      spool_.Ack(seq);
+      if (ack.status() == logship::v1::BatchAck::OK) ++batches_acked_;
+      st.acks_flowed = true;
+    }
+  }
+  st.closed_by_server = true;
+  st.Break();
+}
+
+bool Shipper::WaitWindow(StreamState& st) {
+  std::unique_lock<std::mutex> lock(st.mu);
+  while (!st.broken && !stopping_ && st.frames_in_flight >= config_.max_in_flight) st.cv.wait_for(lock, kPoll);
+  return !st.broken && !stopping_;
+}
+
+bool Shipper::Send(Stream& stream, StreamState& st, const OutFrame& out, std::string payload) {
+  if (!WaitWindow(st)) return false;
+  logship::v1::BatchFrame& frame = st.frame;
+  frame.set_agent_id(agent_id_);
+  frame.set_sequence(out.sequence);
+  frame.set_codec(static_cast<logship::v1::Codec>(out.codec));
+  frame.set_record_count(out.records);
+  frame.set_uncompressed_bytes(out.uncompressed);
+  frame.set_part(out.part);
+  frame.set_parts(out.parts);
+  *frame.mutable_payload() = std::move(payload);
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    ++st.frames_in_flight;
+  }
+  st.largest_sent = std::max<uint64_t>(st.largest_sent, frame.payload().size());
+  if (!stream.Write(frame)) return false;
+  ++batches_sent_;
+  bytes_sent_ += frame.payload().size();
+  return true;
+}
+
+void Shipper::SendFrames(Stream& stream, StreamState& st) {
+  FrameSplitter splitter(zstd_level_);
+  uint64_t next = spool_.FirstUnacked();
+  while (!stopping_ && WaitWindow(st)) {
     if (next >= spool_.NextSequence()) {
       spool_.WaitForFrame(next, kPoll);
       continue;
@@ -241,91 +251,84 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
     if (!f.ok()) {
       if (f.status().code() != Status::Code::kNotFound) {
         LogError(kComponent, "cannot read spooled frame " + std::to_string(next) + ": " + f.status().message());
-        break;
+        return;
       }
       ++next;  // acknowledged meanwhile, or lost to corruption
       continue;
     }
-    WireLimits effective;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      effective = limits;
-    }
-    if (assumed_max_frame_ != 0)
-      effective.max_frame_bytes = effective.max_frame_bytes == 0 ? assumed_max_frame_
-                                                                 : std::min(effective.max_frame_bytes, assumed_max_frame_);
-    const uint64_t seq = f->sequence;
-    if (FrameSplitter::Fits(*f, effective)) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        parts_left[seq] = 1;
-      }
-      writing = send(seq, f->codec, f->record_count, f->uncompressed_bytes, std::move(f->payload), 0, 0);
-      ++next;
-      continue;
-    }
-    auto split = splitter.Split(*f, effective);
-    if (!split.ok()) {
-      if (DeadLetter(seq, split.status().message())) spool_.Ack(seq);
-      ++next;
-      continue;
-    }
-    ++frames_split_;
-    const std::string why = "a record fits no frame under the collector's limits (max_frame_bytes " +
-                            std::to_string(effective.max_frame_bytes) + ", max_uncompressed_bytes " +
-                            std::to_string(effective.max_uncompressed_bytes) + ")";
-    bool kept = true;
-    for (size_t i = 0; kept && i < split->unfit.size(); ++i) kept = DeadLetterRecord(seq, i, split->unfit[i], why);
-    if (!kept) break;  // disk trouble: the frame stays spooled
-    const auto parts = static_cast<uint32_t>(split->parts.size());
-    LogInfo(kComponent, "batch " + std::to_string(seq) + " exceeds the collector's limits; sending it as " +
-                            std::to_string(parts) + " parts" +
-                            (split->unfit.empty() ? "" : " (" + std::to_string(split->unfit.size()) + " record(s) set aside)"));
-    if (parts == 0) {
-      spool_.Ack(seq);
-      ++next;
-      continue;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      parts_left[seq] = parts;
-    }
-    for (uint32_t i = 0; writing && i < parts; ++i) {
-      WirePart& p = split->parts[i];
-      writing = send(seq, static_cast<uint8_t>(logship::v1::CODEC_ZSTD), p.record_count, p.uncompressed_bytes,
-                     std::move(p.payload), i, parts);
-    }
     ++next;
+    if (!SendSpooled(stream, st, std::move(*f), splitter)) return;
   }
+}
 
-  // Cancelling a call the server already closed would replace its status with CANCELLED.
-  if (!closed_by_server) ctx.TryCancel();
-  reader.join();
-  const grpc::Status st = stream->Finish();
+bool Shipper::SendSpooled(Stream& stream, StreamState& st, spool::SpooledFrame f, FrameSplitter& splitter) {
+  WireLimits effective;
   {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
-    active_ctx_ = nullptr;
+    std::lock_guard<std::mutex> lock(st.mu);
+    effective = st.limits;
   }
-  if (stopping_) return StreamEnd::kStopped;
+  if (assumed_max_frame_ != 0)
+    effective.max_frame_bytes = effective.max_frame_bytes == 0 ? assumed_max_frame_
+                                                               : std::min(effective.max_frame_bytes, assumed_max_frame_);
+  const uint64_t seq = f.sequence;
+  if (FrameSplitter::Fits(f, effective)) {
+    {
+      std::lock_guard<std::mutex> lock(st.mu);
+      st.parts_left[seq] = 1;
+    }
+    return Send(stream, st, OutFrame{seq, f.codec, f.record_count, f.uncompressed_bytes, 0, 0}, std::move(f.payload));
+  }
+  auto split = splitter.Split(f, effective);
+  if (!split.ok()) {
+    if (DeadLetter(seq, split.status().message())) spool_.Ack(seq);
+    return true;
+  }
+  ++frames_split_;
+  const std::string why = "a record fits no frame under the collector's limits (max_frame_bytes " +
+                          std::to_string(effective.max_frame_bytes) + ", max_uncompressed_bytes " +
+                          std::to_string(effective.max_uncompressed_bytes) + ")";
+  for (size_t i = 0; i < split->unfit.size(); ++i)
+    if (!DeadLetterRecord(seq, i, split->unfit[i], why)) return false;  // disk trouble: the frame stays spooled
+  const auto parts = static_cast<uint32_t>(split->parts.size());
+  LogInfo(kComponent, "batch " + std::to_string(seq) + " exceeds the collector's limits; sending it as " +
+                          std::to_string(parts) + " parts" +
+                          (split->unfit.empty() ? "" : " (" + std::to_string(split->unfit.size()) + " record(s) set aside)"));
+  if (parts == 0) {
+    spool_.Ack(seq);
+    return true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.parts_left[seq] = parts;
+  }
+  for (uint32_t i = 0; i < parts; ++i) {
+    WirePart& p = split->parts[i];
+    const OutFrame out{seq, static_cast<uint8_t>(logship::v1::CODEC_ZSTD), p.record_count, p.uncompressed_bytes, i, parts};
+    if (!Send(stream, st, out, std::move(p.payload))) return false;
+  }
+  return true;
+}
+
+void Shipper::EndStream(grpc::ClientContext& ctx, const grpc::Status& st, const StreamState& state,
+                        const std::string& name) {
   if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED || st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
     LogError(kComponent, "collector " + name + " refused this agent: " + st.error_message() +
                              " — check collector.token_file and agent_id; batches stay spooled");
-  } else if (!st.ok() && st.error_code() != grpc::StatusCode::CANCELLED) {
-    LogWarn(kComponent, "stream to " + name + " ended: " + st.error_message() + " (code " +
-                            std::to_string(static_cast<int>(st.error_code())) + ")");
-    // A frame the collector can never accept is named in the trailers; set it aside.
-    const auto& trailers = ctx.GetServerTrailingMetadata();
-    const uint64_t rejected = MetadataNumber(trailers, "logship-rejected-sequence");
-    if (rejected != 0) {
-      if (DeadLetter(rejected, st.error_message())) spool_.Ack(rejected);
-    } else if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && largest_sent > kMinAssumedFrame) {
-      // Refused before the collector saw it (gRPC's own message limit): assume less.
-      assumed_max_frame_ = std::max(kMinAssumedFrame, largest_sent / 2);
-      LogWarn(kComponent, "collector " + name + " refused a frame as too large without naming it; sending frames of at most " +
-                              std::to_string(assumed_max_frame_) + " bytes from now on");
-    }
+    return;
   }
-  return acks_flowed ? StreamEnd::kAcksFlowed : StreamEnd::kFailed;
+  if (st.ok() || st.error_code() == grpc::StatusCode::CANCELLED) return;
+  LogWarn(kComponent, "stream to " + name + " ended: " + st.error_message() + " (code " +
+                          std::to_string(static_cast<int>(st.error_code())) + ")");
+  // A frame the collector can never accept is named in the trailers; set it aside.
+  const uint64_t rejected = MetadataNumber(ctx.GetServerTrailingMetadata(), "logship-rejected-sequence");
+  if (rejected != 0) {
+    if (DeadLetter(rejected, st.error_message())) spool_.Ack(rejected);
+  } else if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && state.largest_sent > kMinAssumedFrame) {
+    // Refused before the collector saw it (gRPC's own message limit): assume less.
+    assumed_max_frame_ = std::max(kMinAssumedFrame, state.largest_sent / 2);
+    LogWarn(kComponent, "collector " + name + " refused a frame as too large without naming it; sending frames of at most " +
+                            std::to_string(assumed_max_frame_) + " bytes from now on");
+  }
 }
 
 bool Shipper::DeadLetterRecord(uint64_t sequence, size_t index, const std::string& batch, const std::string& reason) {

@@ -26,9 +26,11 @@
 #include <thread>
 #include <vector>
 
+#include "agent/shipper/frame_splitter.h"
 #include "agent/shipper/shipper_config.h"
 #include "agent/spool/spool.h"
 #include "common/status.h"
+#include "logship/v1/ingest.grpc.pb.h"
 
 namespace logship::agent {
 
@@ -57,8 +59,30 @@ class Shipper {
 
  private:
   enum class StreamEnd { kStopped, kFailed, kAcksFlowed };
+  using Stream = grpc::ClientReaderWriter<logship::v1::BatchFrame, logship::v1::BatchAck>;
+  struct StreamState;
+  // One frame (or part) to write, besides its payload.
+  struct OutFrame {
+    uint64_t sequence = 0;
+    uint8_t codec = 0;
+    uint32_t records = 0;
+    uint64_t uncompressed = 0;
+    uint32_t part = 0, parts = 0;
+  };
   void Run();
+  // One Ship stream to `endpoint`: this thread sends, a companion reads acks.
   StreamEnd RunStream(size_t endpoint);
+  void ReadAcks(Stream& stream, grpc::ClientContext& ctx, StreamState& st);
+  // Waits for room in the window of frames in flight; false when the stream is over.
+  bool WaitWindow(StreamState& st);
+  bool Send(Stream& stream, StreamState& st, const OutFrame& out, std::string payload);
+  // Spooled frames in order, until the stream breaks or the shipper stops.
+  void SendFrames(Stream& stream, StreamState& st);
+  // One spooled frame, whole or split to the collector's limits; false when the stream is over.
+  bool SendSpooled(Stream& stream, StreamState& st, spool::SpooledFrame frame, FrameSplitter& splitter);
+  // Says why the stream ended; sets aside a frame the collector named as one it can never take.
+  void EndStream(grpc::ClientContext& ctx, const grpc::Status& status, const StreamState& state,
+                 const std::string& name);
   // Copies the frame to dead_letter_dir; true when it is safely there (then it may be acked).
   bool DeadLetter(uint64_t sequence, const std::string& reason);
   // Keeps one record that fits no frame (a serialized one-record Batch) as

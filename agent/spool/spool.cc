@@ -46,7 +46,7 @@ Result<std::unique_ptr<Spool>> Spool::Open(const SpoolOptions& options) {
 }
 
 Spool::~Spool() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   PersistAckedLocked();
 }
 
@@ -149,7 +149,7 @@ Status Spool::StartSegment(uint64_t first_sequence) {
   // The finished segment is never written again; make it durable before moving on.
   if (active_ != nullptr && options_.fsync != FsyncPolicy::kNever && ::fdatasync(active_->fd.get()) != 0)
     return Status::FromErrno("fdatasync " + active_->path, errno);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   segments_.push_back(std::move(seg));
   active_ = &segments_.back();
   bytes_ += kSegmentHeaderSize;
@@ -164,7 +164,7 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
   uint64_t sequence = 0;
   bool start_new = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     // Never refuse when nothing is waiting: a single batch larger than the bound must pass.
     if (bytes_ + frame_size > options_.max_bytes && !unacked_.empty())
       return Status::ResourceExhausted("spool full (" + std::to_string(bytes_) + " of " +
@@ -209,7 +209,7 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
   h.payload_length = static_cast<uint32_t>(r.payload.size());
   h.meta_length = static_cast<uint32_t>(r.meta.size());
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     active_->size += frame_size;
     if (active_->last_sequence == 0) active_->first_sequence = sequence;
     active_->last_sequence = sequence;
@@ -225,7 +225,7 @@ Result<uint64_t> Spool::Append(const AppendRequest& r) {
                              (options_.fsync == FsyncPolicy::kBatch && !r.defer_sync);
     if (durable_now) readable_end_ = next_sequence_;
   }
-  appended_.notify_all();
+  appended_.NotifyAll();
   return sequence;
 }
 
@@ -234,10 +234,10 @@ Status Spool::Sync() {
   if (active_ != nullptr && ::fdatasync(active_->fd.get()) != 0)
     return Status::FromErrno("fdatasync " + active_->path, errno);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     readable_end_ = next_sequence_;
   }
-  appended_.notify_all();
+  appended_.NotifyAll();
   return Status::Ok();
 }
 
@@ -256,14 +256,14 @@ Status Spool::ForEachRecoveredMetaAfter(uint64_t after, const std::function<void
 }
 
 void Spool::EnsureSequenceAbove(uint64_t sequence) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const bool all_readable = readable_end_ == next_sequence_;
   next_sequence_ = std::max(next_sequence_, sequence + 1);
   if (all_readable) readable_end_ = next_sequence_;
 }
 
 void Spool::MarkCheckpointed(uint64_t sequence) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   checkpointed_ = std::max(checkpointed_, sequence);
   DeleteReclaimableSegmentsLocked();
 }
@@ -273,22 +273,25 @@ uint64_t Spool::FirstUnackedLocked() const {
 }
 
 uint64_t Spool::FirstUnacked() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return FirstUnackedLocked();
 }
 
 uint64_t Spool::NextSequence() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return readable_end_;
 }
 
 bool Spool::WaitForFrame(uint64_t sequence, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(mu_);
-  return appended_.wait_for(lock, timeout, [&] { return readable_end_ > sequence; });
+  MutexLock lock(mu_);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (readable_end_ <= sequence && appended_.WaitUntil(mu_, until)) {
+  }
+  return readable_end_ > sequence;
 }
 
 Result<SpooledFrame> Spool::Read(uint64_t sequence) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = unacked_.find(sequence);
   if (it == unacked_.end()) return Status::NotFound("frame " + std::to_string(sequence) + " is not in the spool");
   const FrameRef& ref = it->second;
@@ -303,7 +306,7 @@ Result<SpooledFrame> Spool::Read(uint64_t sequence) {
 }
 
 void Spool::Ack(uint64_t sequence) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unacked_.erase(sequence) == 0) return;
   DeleteReclaimableSegmentsLocked();
 }
@@ -339,12 +342,12 @@ void Spool::DeleteReclaimableSegmentsLocked() {
 }
 
 uint64_t Spool::Bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return bytes_;
 }
 
 uint64_t Spool::UnackedFrames() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return unacked_.size();
 }
 

@@ -12,13 +12,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +24,7 @@
 #include "agent/spool/frame_codec.h"
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/thread/mutex.h"
 
 namespace logship::spool {
 
@@ -121,25 +120,26 @@ class Spool {
   };
 
   explicit Spool(SpoolOptions options) : options_(std::move(options)) {}
-  Status Recover();
+  // Runs in Open, before the spool is shared: no other thread can see its members yet.
+  Status Recover() NO_THREAD_SAFETY_ANALYSIS;
   Status StartSegment(uint64_t first_sequence);        // writer thread
-  void DeleteReclaimableSegmentsLocked();               // REQUIRES: mu_ held
-  void PersistAckedLocked();                            // REQUIRES: mu_ held
-  uint64_t FirstUnackedLocked() const;
+  void DeleteReclaimableSegmentsLocked() REQUIRES(mu_);
+  void PersistAckedLocked() REQUIRES(mu_);
+  uint64_t FirstUnackedLocked() const REQUIRES(mu_);
 
   const SpoolOptions options_;
   SpoolRecovery recovery_;
   std::vector<FrameRef> recovered_;  // writer thread only, until ForEachRecoveredMetaAfter
 
-  mutable std::mutex mu_;
-  mutable std::condition_variable appended_;
-  std::list<Segment> segments_;          // GUARDED_BY(mu_); oldest first, back() is active
-  std::map<uint64_t, FrameRef> unacked_; // GUARDED_BY(mu_)
-  uint64_t next_sequence_ = 1;           // GUARDED_BY(mu_)
-  uint64_t readable_end_ = 1;            // GUARDED_BY(mu_); frames below it may be read
-  uint64_t checkpointed_ = 0;            // GUARDED_BY(mu_)
-  uint64_t bytes_ = 0;                   // GUARDED_BY(mu_)
-  uint64_t persisted_acked_ = 0;         // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  mutable CondVar appended_;
+  std::list<Segment> segments_ GUARDED_BY(mu_);  // oldest first, back() is active
+  std::map<uint64_t, FrameRef> unacked_ GUARDED_BY(mu_);
+  uint64_t next_sequence_ GUARDED_BY(mu_) = 1;
+  uint64_t readable_end_ GUARDED_BY(mu_) = 1;  // frames below it may be read
+  uint64_t checkpointed_ GUARDED_BY(mu_) = 0;
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t persisted_acked_ GUARDED_BY(mu_) = 0;
   // The segment appends go to; written by the writer thread only, and only the writer
   // deletes it (when recycling it in Append). Null after a failed StartSegment.
   Segment* active_ = nullptr;

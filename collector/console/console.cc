@@ -1,6 +1,7 @@
 #include "collector/console/console.h"
 
 #include "collector/console/static_assets.h"
+#include "collector/delivery/sink_metrics.h"
 
 namespace logship::collector::console {
 
@@ -18,50 +19,32 @@ http::Response StaticResponse(const std::string& path) {
   return r;
 }
 
-Result<std::unique_ptr<Console>> Console::Create(const ConsoleConfig& config, const PostgresConfig& postgres,
+Result<std::unique_ptr<Console>> Console::Create(const ConsoleConfig& config, std::unique_ptr<LogReader> reader,
                                                  const AgentRegistry& agents, metrics::Registry& metrics,
                                                  std::vector<std::string> sink_names, std::function<bool()> healthy,
                                                  std::function<std::string()> health_reason) {
   auto auth = ConsoleAuth::Load(config.token_file);
   if (!auth.ok()) return auth.status();
-  std::unique_ptr<Console> c(new Console());
-  const std::string& dsn = postgres.read_dsn.empty() ? postgres.dsn : postgres.read_dsn;
-  c->pool_ = std::make_unique<ReadPool>(dsn, config.connections, config.statement_timeout);
   ConsoleSources sources;
   sources.agents = &agents;
   sources.healthy = std::move(healthy);
   sources.health_reason = std::move(health_reason);
-  // The same series BatchWriter updates (GetCounter returns the existing one).
-  struct SinkSeries {
-    std::string name;
-    metrics::Counter* records;
-    metrics::Counter* errors;
-    metrics::Histogram* lag;
-  };
-  std::vector<SinkSeries> series;
-  for (const auto& name : sink_names) {
-    const metrics::Labels l = {{"sink", name}};
-    series.push_back(SinkSeries{
-        name, &metrics.GetCounter("logship_collector_sink_records_total", "Records a sink committed.", l),
-        &metrics.GetCounter("logship_collector_sink_errors_total", "Failed batch writes, by sink.", l),
-        &metrics.GetHistogram("logship_collector_end_to_end_lag_seconds",
-                              "From the agent reading a record to the sink committing it.", metrics::LatencyBuckets(),
-                              l)});
-  }
+  // The same series BatchWriter updates (the registry returns the existing ones).
+  std::vector<std::pair<std::string, SinkMetrics>> series;
+  for (const auto& name : sink_names) series.emplace_back(name, SinkMetrics::For(name, metrics));
   sources.sinks = [series] {
     std::vector<SinkStatus> out;
-    for (const auto& s : series) {
+    for (const auto& [name, m] : series) {
       std::vector<uint64_t> buckets;
       uint64_t count = 0;
       double sum = 0;
-      s.lag->Snapshot(&buckets, &count, &sum);
-      out.push_back(SinkStatus{s.name, s.records->value(), s.errors->value(),
+      m.lag_seconds->Snapshot(&buckets, &count, &sum);
+      out.push_back(SinkStatus{name, m.records->value(), m.errors->value(),
                                count > 0 ? sum / static_cast<double>(count) : 0.0});
     }
     return out;
   };
-  c->api_ = std::make_unique<ConsoleApi>(config, postgres.table, std::move(*auth), *c->pool_, std::move(sources));
-  return c;
+  return std::make_unique<Console>(std::move(reader), config, std::move(*auth), std::move(sources));
 }
 
 void Console::Register(http::HttpServer& server) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "collector/console/json.h"
 #include "collector/console/search_params.h"
@@ -58,9 +59,8 @@ http::Response JsonError(int status, const std::string& message) {
   return r;
 }
 
-ConsoleApi::ConsoleApi(const ConsoleConfig& config, std::string table, ConsoleAuth auth, ReadPool& pool,
-                       ConsoleSources sources)
-    : config_(config), table_(std::move(table)), auth_(std::move(auth)), pool_(pool), sources_(std::move(sources)) {}
+ConsoleApi::ConsoleApi(const ConsoleConfig& config, ConsoleAuth auth, LogReader& reader, ConsoleSources sources)
+    : config_(config), auth_(std::move(auth)), reader_(reader), sources_(std::move(sources)) {}
 
 http::Response ConsoleApi::Handle(const http::Request& request) {
   // Authentication comes first: nothing, not even "not found", without a valid token.
@@ -114,22 +114,20 @@ http::Response ConsoleApi::Search(const http::Request& request) {
   auto params = ParseSearchParams(request, NowMicros());
   if (!params.ok()) return JsonError(400, params.status().message());
   const auto start = std::chrono::steady_clock::now();
-  auto result = pool_.Run(BuildSearch(table_, params->filter, params->cursor, params->limit));
+  auto result = reader_.Search(params->filter, params->cursor, params->limit);
   if (!result.ok()) return QueryFailed(result.status());
-  const PGresult* r = result->get();
-  const int rows = std::min(PQntuples(r), params->limit);
+  const auto& records = *result;
+  const size_t rows = std::min(records.size(), static_cast<size_t>(params->limit));
   std::string out = "{\"records\":[";
-  for (int i = 0; i < rows; ++i) {
+  for (size_t i = 0; i < rows; ++i) {
     if (i > 0) out += ",";
-    out += RecordJson(r, i);
+    out += RecordJson(records[i]);
   }
   out += "],\"next_cursor\":";
-  if (PQntuples(r) > params->limit && rows > 0) {
-    const Cursor c{std::strtoll(PQgetvalue(r, rows - 1, 1), nullptr, 10), PQgetvalue(r, rows - 1, 0)};
-    out += JsonString(EncodeCursor(c));
-  } else {
+  if (records.size() > rows && rows > 0)
+    out += JsonString(EncodeCursor(Cursor{records[rows - 1].ts_us, records[rows - 1].id}));
+  else
     out += "null";
-  }
   out += ",\"query_ms\":" + Ms(start) + "}\n";
   return Json(std::move(out));
 }
@@ -138,16 +136,16 @@ http::Response ConsoleApi::Correlation(const std::string& id) {
   if (id.empty() || id.size() > 256 || id.find('\0') != std::string::npos || ValidUtf8Prefix(id) != id.size())
     return JsonError(400, "the id must be 1 to 256 bytes of UTF-8");
   const auto start = std::chrono::steady_clock::now();
-  auto result = pool_.Run(BuildCorrelation(table_, id, kCorrelationLimit + 1));
+  auto result = reader_.Correlation(id, kCorrelationLimit);
   if (!result.ok()) return QueryFailed(result.status());
-  const PGresult* r = result->get();
-  const int rows = std::min(PQntuples(r), kCorrelationLimit);
+  const auto& records = *result;
+  const size_t rows = std::min(records.size(), static_cast<size_t>(kCorrelationLimit));
   std::string out = "{\"id\":" + JsonString(id) + ",\"records\":[";
-  for (int i = 0; i < rows; ++i) {
+  for (size_t i = 0; i < rows; ++i) {
     if (i > 0) out += ",";
-    out += RecordJson(r, i);
+    out += RecordJson(records[i]);
   }
-  out += "],\"truncated\":" + std::string(PQntuples(r) > kCorrelationLimit ? "true" : "false") +
+  out += "],\"truncated\":" + std::string(records.size() > rows ? "true" : "false") +
          ",\"query_ms\":" + Ms(start) + "}\n";
   return Json(std::move(out));
 }
@@ -156,29 +154,27 @@ http::Response ConsoleApi::Volume(const http::Request& request) {
   auto params = ParseSearchParams(request, NowMicros());
   if (!params.ok()) return JsonError(400, params.status().message());
   const auto start = std::chrono::steady_clock::now();
-  auto result = pool_.Run(BuildVolume(table_, params->filter, params->step_seconds));
+  auto result = reader_.Volume(params->filter, params->step_seconds);
   if (!result.ok()) return QueryFailed(result.status());
-  const PGresult* r = result->get();
   std::string out = "{\"from\":\"" + FormatTimestamp(params->filter.from_us) + "\",\"to\":\"" +
                     FormatTimestamp(params->filter.to_us) + "\",\"step\":" + std::to_string(params->step_seconds) +
                     ",\"buckets\":[";
-  // Rows are (bucket, class, count) ordered by bucket: one object per bucket.
-  std::string current;
-  for (int i = 0; i < PQntuples(r); ++i) {
-    const std::string bucket = PQgetvalue(r, i, 0);
-    if (bucket != current) {
-      if (!current.empty()) out += "}},";
-      current = bucket;
-      out += "{\"t\":" + bucket + ",\"ts\":\"" + FormatTimestamp(std::strtoll(bucket.c_str(), nullptr, 10) * 1000000) +
+  // Buckets come ordered by start, one entry per severity class: one object per bucket.
+  std::optional<int64_t> current;
+  for (const VolumeBucket& b : *result) {
+    if (b.start_s != current) {
+      if (current) out += "}},";
+      current = b.start_s;
+      out += "{\"t\":" + std::to_string(b.start_s) + ",\"ts\":\"" + FormatTimestamp(b.start_s * 1000000) +
              "\",\"counts\":{";
     } else {
       out += ",";
     }
-    out += Quoted(PQgetvalue(r, i, 1));
+    out += Quoted(b.severity_class);
     out += ':';
-    out += PQgetvalue(r, i, 2);
+    out += std::to_string(b.count);
   }
-  if (!current.empty()) out += "}}";
+  if (current) out += "}}";
   out += "],\"query_ms\":" + Ms(start) + "}\n";
   return Json(std::move(out));
 }
@@ -190,8 +186,8 @@ http::Response ConsoleApi::Tail(const http::Request& request) {
     --tails_;
     return JsonError(429, "too many live tails open (console.max_tail_streams)");
   }
-  auto stream = std::make_shared<TailStream>(pool_, table_, params->filter,
-                                             static_cast<int>(config_.tail_lines_per_second), tails_);
+  auto stream = std::make_shared<TailStream>(reader_, params->filter, static_cast<int>(config_.tail_lines_per_second),
+                                             tails_);
   http::Response r(200, "text/event-stream; charset=utf-8", "");
   r.headers = {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}, {"X-Accel-Buffering", "no"}};
   r.stream = [stream](char* buf, size_t max, const std::atomic<bool>& stop) { return stream->Read(buf, max, stop); };

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "collector/console/agent_registry.h"
 #include "collector/console/console_auth.h"
 #include "collector/console/console_config.h"
-#include "collector/console/read_pool.h"
+#include "collector/model/log_reader.h"
+#include "collector/server/agent_registry.h"
 #include "common/http/http_server.h"
 #include "common/metrics/registry.h"
 
@@ -44,8 +44,8 @@ struct ConsoleSources {
 
 class ConsoleApi {
  public:
-  // `pool` must outlive the API (and its live tails).
-  ConsoleApi(const ConsoleConfig& config, std::string table, ConsoleAuth auth, ReadPool& pool, ConsoleSources sources);
+  // `reader` must outlive the API (and its live tails).
+  ConsoleApi(const ConsoleConfig& config, ConsoleAuth auth, LogReader& reader, ConsoleSources sources);
 
   http::Response Handle(const http::Request& request);
 
@@ -57,9 +57,8 @@ class ConsoleApi {
   http::Response Tail(const http::Request& request);
 
   const ConsoleConfig config_;
-  const std::string table_;
   const ConsoleAuth auth_;
-  ReadPool& pool_;
+  LogReader& reader_;
   const ConsoleSources sources_;
   std::atomic<int> tails_{0};  // live tails open now
 };

@@ -1,7 +1,7 @@
 #include "collector/console/json.h"
 
-#include <ctime>
-
+#include "collector/model/severity.h"
+#include "common/time_format.h"
 #include "common/utf8.h"
 
 namespace logship::collector::console {
@@ -48,20 +48,45 @@ std::string JsonString(std::string_view s) {
   return out;
 }
 
-std::string FormatTimestamp(int64_t unix_micros) {
-  int64_t secs = unix_micros / 1000000;
-  int64_t micros = unix_micros % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --secs;
+std::string FormatTimestamp(int64_t unix_micros) { return FormatUtc(unix_micros * 1000, 6); }
+
+namespace {
+
+// JSON text from the store, made safe to embed like our own strings: <, > and & only occur
+// inside JSON strings there, where a \u escape means the same.
+void AppendRawJson(std::string* out, std::string_view json) {
+  for (char c : json) {
+    switch (c) {
+      case '<': out->append("\\u003c"); break;
+      case '>': out->append("\\u003e"); break;
+      case '&': out->append("\\u0026"); break;
+      default: out->push_back(c);
+    }
   }
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(micros));
-  return buf;
+}
+
+}  // namespace
+
+std::string RecordJson(const StoredRecord& r) {
+  std::string out = "{\"id\":";
+  AppendJsonString(&out, r.id);
+  out += ",\"ts\":\"" + FormatTimestamp(r.ts_us) + "\",\"ts_us\":" + std::to_string(r.ts_us) + ",\"host\":";
+  AppendJsonString(&out, r.host);
+  out += ",\"agent_id\":";
+  AppendJsonString(&out, r.agent_id);
+  out += ",\"source\":";
+  AppendJsonString(&out, r.source);
+  out += ",\"severity\":" + std::to_string(r.severity) + ",\"level\":\"" + SeverityClassName(r.severity) +
+         "\",\"body\":";
+  AppendJsonString(&out, r.body);
+  out += ",\"attributes\":";
+  AppendRawJson(&out, r.attributes_json);
+  out += ",\"trace_id\":";
+  AppendJsonString(&out, r.trace_id);
+  out += ",\"correlation_id\":";
+  AppendJsonString(&out, r.correlation_id);
+  out += "}";
+  return out;
 }
 
 }  // namespace logship::collector::console

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "collector/model/log_reader.h"
+
 namespace logship::collector::console {
 
 // Appends s as a quoted JSON string.
@@ -14,5 +16,7 @@ std::string JsonString(std::string_view s);
 
 // Unix microseconds → "2026-11-22T16:00:12.123456Z".
 std::string FormatTimestamp(int64_t unix_micros);
+// A stored record as the API's JSON object.
+std::string RecordJson(const StoredRecord& record);
 
 }  // namespace logship::collector::console

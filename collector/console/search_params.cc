@@ -1,8 +1,10 @@
 #include "collector/console/search_params.h"
 
+#include <cctype>
 #include <charconv>
 #include <ctime>
 
+#include "collector/model/severity.h"
 #include "common/utf8.h"
 
 namespace logship::collector::console {
@@ -126,7 +128,7 @@ Result<SearchParams> ParseSearchParams(const http::Request& request, int64_t now
   if (Status s = text_param("source", 4096, &f.source); !s.ok()) return s;
   if (Status s = text_param("agent", 1024, &f.agent); !s.ok()) return s;
   if (Status s = text_param("text", 256, &f.text); !s.ok()) return s;
-  f.min_severity = ParseSeverity(request.Arg("severity"));
+  f.min_severity = ParseSeverityParam(request.Arg("severity"));
   if (f.min_severity < 0) return Invalid("severity", "expected trace, debug, info, warn, error, fatal or 1..24");
   for (const auto& [key, value] : request.query) {
     if (key != "attr" || value.empty()) continue;
@@ -167,6 +169,31 @@ Result<SearchParams> ParseSearchParams(const http::Request& request, int64_t now
     p.step_seconds = std::max(p.step_seconds, min_step);
   }
   return p;
+}
+
+int ParseSeverityParam(const std::string& text) {
+  if (text.empty() || text == "any" || text == "0") return 0;
+  const int32_t s = SeverityFromText(text);
+  return s == 0 ? -1 : s;
+}
+
+std::string EncodeCursor(const Cursor& c) { return std::to_string(c.ts_us) + "_" + c.id; }
+
+std::optional<Cursor> ParseCursor(const std::string& text) {
+  const size_t sep = text.find('_');
+  if (sep == std::string::npos || sep == 0) return std::nullopt;
+  Cursor c;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + sep, c.ts_us);
+  if (ec != std::errc() || end != text.data() + sep) return std::nullopt;
+  c.id = text.substr(sep + 1);
+  // A canonical uuid: 8-4-4-4-12 hex digits.
+  if (c.id.size() != 36) return std::nullopt;
+  for (size_t i = 0; i < c.id.size(); ++i) {
+    const char ch = c.id[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? ch != '-' : !std::isxdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+  }
+  return c;
 }
 
 }  // namespace logship::collector::console

@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "collector/console/query_builder.h"
+#include "collector/model/log_reader.h"
 #include "common/http/http_server.h"
 #include "common/status.h"
 
@@ -37,5 +37,10 @@ constexpr int64_t kMaxVolumeBuckets = 1440;
 Result<SearchParams> ParseSearchParams(const http::Request& request, int64_t now_us);
 // One time value (see above) → Unix microseconds.
 Result<int64_t> ParseTime(const std::string& text, int64_t now_us);
+// The `severity` parameter: "" or "any" → 0; a level name or 1..24; -1 when neither.
+int ParseSeverityParam(const std::string& text);
+// "<ts_us>_<uuid>" ↔ Cursor. Parse returns nullopt for anything malformed.
+std::string EncodeCursor(const Cursor& c);
+std::optional<Cursor> ParseCursor(const std::string& text);
 
 }  // namespace logship::collector::console

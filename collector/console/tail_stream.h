@@ -1,4 +1,4 @@
-// One live tail: a server-sent-events body that polls PostgreSQL once a second for new
+// One live tail: a server-sent-events body that polls the log reader once a second for new
 // records matching a filter and sends each once, oldest first.
 //
 // Bounded: at most `lines_per_second` records per poll (the newest ones; when more arrived,
@@ -19,8 +19,7 @@
 #include <map>
 #include <string>
 
-#include "collector/console/query_builder.h"
-#include "collector/console/read_pool.h"
+#include "collector/model/log_reader.h"
 
 namespace logship::collector::console {
 
@@ -30,9 +29,8 @@ class TailStream {
   static constexpr std::chrono::seconds kBacklog{10};
   static constexpr std::chrono::milliseconds kPollInterval{1000};
 
-  // `pool` and `slots` must outlive the stream; `slots` is decremented on destruction.
-  TailStream(ReadPool& pool, std::string table, SearchFilter filter, int lines_per_second,
-             std::atomic<int>& slots);
+  // `reader` and `slots` must outlive the stream; `slots` is decremented on destruction.
+  TailStream(LogReader& reader, SearchFilter filter, int lines_per_second, std::atomic<int>& slots);
   ~TailStream();
   TailStream(const TailStream&) = delete;
   TailStream& operator=(const TailStream&) = delete;
@@ -44,8 +42,7 @@ class TailStream {
  private:
   void Poll();
 
-  ReadPool& pool_;
-  const std::string table_;
+  LogReader& reader_;
   const SearchFilter filter_;
   const int limit_;
   std::atomic<int>& slots_;
@@ -55,8 +52,5 @@ class TailStream {
   std::string pending_;
   size_t offset_ = 0;
 };
-
-// One record row (the columns of query_builder.h) as a JSON object.
-std::string RecordJson(const PGresult* result, int row);
 
 }  // namespace logship::collector::console

@@ -1,5 +1,7 @@
 #include "collector/pipeline/pipeline.h"
 
+#include "collector/pipeline/stage_plugin.h"
+
 namespace logship::collector {
 namespace {
 
@@ -14,55 +16,16 @@ Condition ParseWhen(ConfigNode node) {
   return c;
 }
 
-char SingleChar(ConfigMap& m, const std::string& key, char def) {
-  auto n = m.Optional(key);
-  if (n.IsNull()) return def;
-  const std::string v = n.AsString();
-  if (v.size() != 1) n.Fail("must be a single character");
-  return v[0];
-}
-
 StagePtr ParseStage(const ConfigNode& item) {
-  if (!item.IsMap() || item.raw().size() != 1)
-    item.Fail("each pipeline entry is one stage: json, regex, kv, set or drop");
+  if (!item.IsMap() || item.raw().size() != 1) item.Fail("each pipeline entry is one stage: " + StageTypeList());
   const std::string kind = item.raw().begin()->first.Scalar();
+  const StagePlugin* plugin = FindStagePlugin(kind);
+  if (plugin == nullptr) item.Fail("unknown stage \"" + kind + "\" (expected " + StageTypeList() + ")");
   ConfigNode body(item.raw().begin()->second, item.file(), item.path() + "." + kind);
-  std::unique_ptr<Stage> stage;
-  Condition when;
-  if (kind == "set") {
-    // `set` takes its values straight from the map; `when` is the one reserved key.
-    std::vector<std::pair<std::string, std::string>> values;
-    if (!body.IsMap()) body.Fail("expected a mapping of attribute names to values");
-    for (const auto& kv : body.raw()) {
-      const std::string key = kv.first.Scalar();
-      if (key == "when") when = ParseWhen(ConfigNode(kv.second, body.file(), body.path() + ".when"));
-      else values.emplace_back(key, ConfigNode(kv.second, body.file(), body.path() + "." + key).AsString());
-    }
-    if (values.empty()) body.Fail("set needs at least one attribute");
-    stage = std::make_unique<SetStage>(std::move(values));
-  } else {
-    ConfigMap m(body.IsNull() ? LoadYamlString("{}", *item.file()) : body);
-    when = ParseWhen(m.Optional("when"));
-    if (kind == "json") {
-      stage = std::make_unique<JsonStage>();
-    } else if (kind == "regex") {
-      ConfigNode pattern = m.Require("pattern");
-      RE2::Options opts;
-      opts.set_log_errors(false);
-      auto re = std::make_unique<RE2>(pattern.AsString(), opts);
-      if (!re->ok()) pattern.Fail("invalid regular expression: " + re->error());
-      if (re->NamedCapturingGroups().empty()) pattern.Fail("the pattern has no named captures (?P<name>…)");
-      stage = std::make_unique<RegexStage>(std::move(re));
-    } else if (kind == "kv") {
-      stage = std::make_unique<KvStage>(SingleChar(m, "separator", '='), SingleChar(m, "delimiter", ' '));
-    } else if (kind == "drop") {
-      if (when.empty()) body.Fail("drop needs a when condition (dropping everything is surely a mistake)");
-      stage = std::make_unique<DropStage>();
-    } else {
-      item.Fail("unknown stage \"" + kind + "\" (expected json, regex, kv, set or drop)");
-    }
-    m.Finish();
-  }
+  ConfigMap m(body.IsNull() ? LoadYamlString("{}", *item.file()) : body);
+  Condition when = ParseWhen(m.Optional("when"));
+  std::unique_ptr<Stage> stage = plugin->parse(m, !when.empty());
+  m.Finish();
   stage->when = std::move(when);
   return stage;
 }

@@ -6,21 +6,13 @@
 #include <memory>
 #include <vector>
 
+#include "collector/model/record_time.h"
 #include "collector/pipeline/stage.h"
-#include "collector/pipeline/stages.h"
+#include "collector/pipeline/extract_stage.h"
 #include "common/config/config_node.h"
 #include "logship/v1/record.pb.h"
 
 namespace logship::collector {
-
-// How far an event time may lie from its record's observed time; 0 = unbounded. Event times
-// come from log content, which anyone may write: outside the window a time is clamped to its
-// edge and the original kept in the attribute `logship.original_time` (ns since 1970), so one
-// line can neither create partitions or indices far away nor hide from "the last hour".
-struct EventTimeWindow {
-  int64_t max_past_ns = 0;
-  int64_t max_future_ns = 0;
-};
 
 class Pipeline {
  public:

@@ -19,6 +19,8 @@ namespace logship::collector {
 // What any one parse may take: a body longer than this is not parsed (the stage is marked
 // failed), so no input makes a stage take unbounded time or memory.
 inline constexpr size_t kMaxParseBytes = 1 << 20;
+// Attributes one stage may add to a record; a body with more pairs or keys adds this many.
+inline constexpr int kMaxAddedAttributes = 256;
 // Attributes a record may carry after the pipeline; more are dropped and the record flagged.
 inline constexpr int kMaxRecordAttributes = 1024;
 

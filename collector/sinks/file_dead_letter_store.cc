@@ -10,6 +10,8 @@
 #include "common/file_util.h"
 #include "common/json_text.h"
 #include "common/log.h"
+#include "common/clock.h"
+#include "common/time_format.h"
 
 namespace logship::collector {
 namespace {
@@ -25,20 +27,20 @@ void Field(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key, const
 FileDeadLetterStore::FileDeadLetterStore(std::string dir, std::string sink, uint64_t max_bytes)
     : dir_(std::move(dir)), path_(dir_ + "/" + sink + "-dead-letter.ndjson"), max_bytes_(max_bytes) {}
 
-Status FileDeadLetterStore::Store(const std::vector<DeadLetter>& letters) {
-  if (letters.empty()) return Status::Ok();
-  char now[32];
-  const time_t t = time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+Result<size_t> FileDeadLetterStore::Store(const std::vector<DeadLetter>& letters) {
+  if (letters.empty()) return size_t{0};
+  const std::string now = FormatUtc(UnixNanosNow(), 0);
+  MutexLock lock(mu_);
   std::string text;
+  std::vector<const std::string*> added;
   for (const auto& l : letters) {
+    if (recent_.count(l.id) != 0) continue;
+    added.push_back(&l.id);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
     w.Key("received_at");
-    w.String(now);
+    w.String(now.c_str());
     Field(w, "sink", l.sink);
     Field(w, "agent_id", l.agent_id);
     Field(w, "id", l.id);
@@ -48,7 +50,7 @@ Status FileDeadLetterStore::Store(const std::vector<DeadLetter>& letters) {
     w.EndObject();
     text.append(buf.GetString(), buf.GetSize()).push_back('\n');
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  if (text.empty()) return size_t{0};
   if (Status s = MakeDirs(dir_); !s.ok()) return s;
   UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!fd.valid()) return Status::FromErrno("open " + path_, errno);
@@ -58,14 +60,23 @@ Status FileDeadLetterStore::Store(const std::vector<DeadLetter>& letters) {
     if (dropped_.fetch_add(letters.size()) == 0)
       LogError("dead-letter", path_ + " reached its limit of " + std::to_string(max_bytes_) +
                                   " bytes; further refused records are counted, not kept");
-    return Status::Ok();
+    return size_t{0};
   }
   if (Status s = WriteAll(fd.get(), text); !s.ok()) {
     if (start >= 0 && ::ftruncate(fd.get(), start) != 0) {}  // no torn line left behind (disk full)
     return s;
   }
   if (::fsync(fd.get()) != 0) return Status::FromErrno("fsync " + path_, errno);
-  return SyncDir(dir_);  // the file's own entry, the first time
+  if (Status s = SyncDir(dir_); !s.ok()) return s;  // the file's own entry, the first time
+  for (const std::string* id : added) {
+    if (!recent_.insert(*id).second) continue;
+    recent_order_.push_back(*id);
+    if (recent_order_.size() > kRecentIds) {
+      recent_.erase(recent_order_.front());
+      recent_order_.pop_front();
+    }
+  }
+  return added.size();
 }
 
 }  // namespace logship::collector

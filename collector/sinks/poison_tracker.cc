@@ -3,12 +3,12 @@
 namespace logship::collector {
 
 void PoisonTracker::Succeeded(Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (now > last_success_) last_success_ = now;
 }
 
 PoisonTracker::Verdict PoisonTracker::Failed(const std::string& id, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto [it, inserted] = first_.try_emplace(id, now);
   if (inserted) {
     order_.push_back(id);
@@ -23,7 +23,7 @@ PoisonTracker::Verdict PoisonTracker::Failed(const std::string& id, Clock::time_
 }
 
 void PoisonTracker::Forget(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   first_.erase(id);  // its entry in order_ goes when it reaches the front
 }
 

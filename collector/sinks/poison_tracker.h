@@ -10,8 +10,9 @@
 #include <cstddef>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <string>
+
+#include "common/thread/mutex.h"
 
 namespace logship::collector {
 
@@ -37,10 +38,10 @@ class PoisonTracker {
  private:
   const std::chrono::milliseconds after_;
   const size_t max_;
-  std::mutex mu_;
-  Clock::time_point last_success_{};                  // GUARDED_BY(mu_)
-  std::map<std::string, Clock::time_point> first_;    // GUARDED_BY(mu_): id → first failure
-  std::deque<std::string> order_;                     // GUARDED_BY(mu_): for eviction, oldest first
+  Mutex mu_;
+  Clock::time_point last_success_ GUARDED_BY(mu_) {};
+  std::map<std::string, Clock::time_point> first_ GUARDED_BY(mu_);  // id → first failure
+  std::deque<std::string> order_ GUARDED_BY(mu_);  // for eviction, oldest first
 };
 
 }  // namespace logship::collector

@@ -7,50 +7,19 @@
 // the caller decides.
 #pragma once
 
-#include <google/protobuf/arena.h>
-
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "collector/model/dead_letter_store.h"
+#include "collector/model/decoded_batch.h"
+#include "collector/model/log_reader.h"
 #include "common/metrics/registry.h"
 #include "common/status.h"
-#include "logship/v1/record.pb.h"
 
 namespace logship::collector {
-
-// A batch as received, with the agent id the collector vouches for. The Batch and every
-// record and string in it live in `arena`: decoding costs a few block allocations instead
-// of several per record, and it all goes at once when the batch is done (nothing is kept
-// between frames). Moving keeps the records where they are; copying makes a new arena.
-struct DecodedBatch {
-  DecodedBatch()
-      : arena(std::make_unique<google::protobuf::Arena>(ArenaOptions())),
-        batch(google::protobuf::Arena::CreateMessage<logship::v1::Batch>(arena.get())) {}
-  DecodedBatch(const DecodedBatch& other) : DecodedBatch() {
-    agent_id = other.agent_id;
-    sequence = other.sequence;
-    part = other.part;
-    batch->CopyFrom(*other.batch);
-  }
-  DecodedBatch& operator=(const DecodedBatch&) = delete;
-  DecodedBatch(DecodedBatch&&) noexcept = default;
-  DecodedBatch& operator=(DecodedBatch&&) noexcept = default;
-
-  std::string agent_id;  // who sent it (the authenticated agent when tokens are on)
-  uint64_t sequence = 0;
-  uint32_t part = 0;     // of a sequence the agent split (BatchFrame.part)
-  std::unique_ptr<google::protobuf::Arena> arena;
-  logship::v1::Batch* batch;  // owned by `arena`; null only in a moved-from object
-
- private:
-  static google::protobuf::ArenaOptions ArenaOptions() {
-    google::protobuf::ArenaOptions o;
-    o.start_block_size = 64 << 10;  // a typical batch (1 MiB) takes a few dozen blocks
-    o.max_block_size = 1 << 20;
-    return o;
-  }
-};
 
 enum class WriteOutcome { kOk, kRetry, kReject };
 
@@ -72,6 +41,23 @@ class Sink {
   virtual void RegisterMetrics(metrics::Registry& /*registry*/) {}
   // Cheap reachability check for health reporting; never called from Write.
   virtual Status HealthCheck() = 0;
+  // At start: sets up what the destination needs (schema, template). A failure is logged
+  // and writes are retried (they set it up again), so a destination may come up later.
+  virtual Status Prepare() { return HealthCheck(); }
+
+  // Keeps the records other parts refuse (a dead-letter table); nullptr when it cannot.
+  virtual DeadLetterStore* dead_letters() { return nullptr; }
+  // The store that keeps every sink's refused records when one sink offers it (a table);
+  // a sink that can refuse single records (a mapping error) uses it rather than files of its
+  // own. Called before the first write, only when there is such a store.
+  virtual void SetDeadLetterStore(DeadLetterStore* store) { (void)store; }
+  // Reads stored records back (the web console) on `connections` connections of its own,
+  // each query bounded by `timeout`; nullptr when this sink cannot be read.
+  virtual std::unique_ptr<LogReader> NewReader(uint32_t connections, std::chrono::milliseconds timeout) {
+    (void)connections;
+    (void)timeout;
+    return nullptr;
+  }
 };
 
 }  // namespace logship::collector

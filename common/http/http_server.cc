@@ -1,6 +1,7 @@
 #include "common/http/http_server.h"
 
 #include "common/file_util.h"
+#include "common/log.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -231,6 +232,16 @@ Status StartFromConfig(HttpServer& server, const HttpConfig& config) {
   tls.cert_pem = std::move(cert).value();
   tls.key_pem = std::move(key).value();
   return server.Start(config.listen, &tls);
+}
+
+void StartAndLog(HttpServer& server, const HttpConfig& config, std::string_view component,
+                 std::string_view meanwhile) {
+  if (config.listen.empty()) return;
+  if (Status s = StartFromConfig(server, config); !s.ok()) {
+    LogError(component, s.message() + " (metrics unavailable; " + std::string(meanwhile) + ")");
+    return;
+  }
+  LogInfo(component, std::string("metrics on ") + (config.tls() ? "https://" : "http://") + config.listen + "/metrics");
 }
 
 }  // namespace logship::http

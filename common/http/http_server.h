@@ -124,5 +124,9 @@ void ServeMetrics(HttpServer& server, const metrics::Registry& registry);
 
 // Starts `server` as the `http:` section says (HTTPS with its certificate and key files).
 Status StartFromConfig(HttpServer& server, const HttpConfig& config);
+// The same unless listen is "" (off), logged as `component`: "metrics on https://…/metrics",
+// or the error and "(metrics unavailable; <meanwhile>)". The process goes on either way.
+void StartAndLog(HttpServer& server, const HttpConfig& config, std::string_view component,
+                 std::string_view meanwhile);
 
 }  // namespace logship::http

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "collector/ingest/frame_decoder.h"
+#include "collector/server/frame_decoder.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   logship::collector::Limits limits;

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/ingest/otlp_service.h"
-#include "collector/ingest/otlp_shape.h"
+#include "collector/server/otlp_service.h"
+#include "collector/server/otlp_shape.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -222,7 +222,9 @@ def id_of(root, name, db):
     return None
 
 
-def check_installed(root, pkgs, version):
+def install_packages(root, pkgs, version):
+    """A clean bookworm root with systemd and the packages' dependencies, then dpkg -i of both;
+    the .deb paths inside the root."""
     t0 = time.monotonic()
     depends = [run(["dpkg-deb", "-f", deb, "Depends"]).stdout.strip() for deb, _ in pkgs.values()]
     with_lock = debian_base._locked(debian_base.CACHE_DIR / ".chroot-apt.lock")
@@ -242,7 +244,11 @@ def check_installed(root, pkgs, version):
         status = root.run("dpkg-query", "-W", "-f", "${Status} ${Version}", pkg).stdout
         assert status == f"install ok installed {version}", status
     ok("dpkg -i logship-agent logship-collector")
+    return debs
 
+
+def check_users_and_files(root):
+    """System users and groups, state directories, conffiles' owners and modes, the fleet token."""
     ids = {}
     for pkg, name in USER.items():
         user = id_of(root, name, "passwd")
@@ -266,13 +272,20 @@ def check_installed(root, pkgs, version):
     ok("system users logship (in adm, systemd-journal) and logship-collector (in neither), their "
        "state directories 0750; conffiles 0640 root:<user>; a fleet token 0640 root:logship-collector")
 
+
+def check_enablement(root):
+    """The install enables no unit; systemctl enable does. The wants directory."""
     wants = root.path("/etc/systemd/system/multi-user.target.wants")
     enabled = sorted(p.name for p in wants.glob("logship-*")) if wants.exists() else []
     assert not enabled, f"units enabled by the install itself: {enabled}"
     root.run("systemctl", "enable", "logship-agent.service")   # as an operator would (offline)
     assert (wants / "logship-agent.service").is_symlink(), "systemctl enable made no symlink"
     ok("units not enabled by the install; systemctl enable works")
+    return wants
 
+
+def check_installed_binaries(root, version):
+    """--version, and --check-config as each package's user."""
     for pkg, conf in CONFFILE.items():
         out = root.run(f"/usr/bin/{pkg}", "--version").stdout
         assert version in out, out
@@ -281,8 +294,8 @@ def check_installed(root, pkgs, version):
         assert r.returncode == 0, f"{pkg} --check-config {conf}: {r.returncode}\n{r.stdout}{r.stderr}"
     ok("--version and --check-config (as each package's user) on the installed configuration")
 
-    check_units(root)
 
+def check_reinstall(root, debs, wants):
     # A changed conffile is kept when the package is installed again (same as an upgrade
     # that doesn't touch it); so are its owner and mode.
     conf = root.path(CONFFILE["logship-agent"])
@@ -293,7 +306,10 @@ def check_installed(root, pkgs, version):
     assert (wants / "logship-agent.service").is_symlink(), "reinstall disabled the agent"
     assert not (wants / "logship-collector.service").is_symlink(), "reinstall enabled the collector"
     ok("a reinstall keeps a changed conffile, its mode, and the enabled/disabled state")
+    return conf
 
+
+def check_remove_purge(root, pkgs, conf):
     # remove: binaries go, configuration and state stay; purge: everything goes.
     spool = root.path("/var/lib/logship/spool-0001")
     spool.write_text("spooled\n")
@@ -311,6 +327,17 @@ def check_installed(root, pkgs, version):
                  "/etc/systemd/system/multi-user.target.wants/logship-agent.service"):
         assert not os.path.lexists(root.path(gone)), f"{gone} left after purge"
     ok("dpkg --purge: /etc/logship (tokens too), the state directories and the enablement removed (users stay)")
+
+
+def check_installed(root, pkgs, version):
+    """Install, check, reinstall, remove and purge both packages in a clean root."""
+    debs = install_packages(root, pkgs, version)
+    check_users_and_files(root)
+    wants = check_enablement(root)
+    check_installed_binaries(root, version)
+    check_units(root)
+    conf = check_reinstall(root, debs, wants)
+    check_remove_purge(root, pkgs, conf)
 
 
 def check_units(root):

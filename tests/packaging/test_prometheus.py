@@ -99,6 +99,96 @@ class Prometheus:
                 for r in self.api("query", query=expr)["result"]}
 
 
+def start_collector_with_metrics(collector_bin, work, pg):
+    """The collector with an HTTP listener; (process, its gRPC port, host:port of /metrics).
+    Exits 77 when it does not serve /metrics."""
+    port = harness.free_port()
+    collector_cfg = common.write_collector_config(work, port, pg)
+    extra, collector_http = http_config(collector_bin, collector_cfg, work, "127.0.0.1:9740")
+    if extra:
+        collector_cfg = common.write_collector_config(work, port, pg, extra)
+    collector = common.start_collector(collector_bin, collector_cfg, work)
+    common.wait_healthy(collector_bin, port)
+    metrics_url = f"http://{collector_http}/metrics"
+    deadline = time.monotonic() + 5
+    while http_get(metrics_url)[0] != 200:
+        if time.monotonic() > deadline:
+            collector.terminate()
+            print(f"SKIPPED: the collector does not serve {metrics_url} (HTTP /metrics is not "
+                  "built yet); nothing for Prometheus to scrape", flush=True)
+            print("prometheus: 0 passed, 0 failed, 1 skipped")
+            sys.exit(SKIP)
+        time.sleep(0.2)
+    ok(f"collector serves {metrics_url}")
+    return collector, port, collector_http
+
+
+def start_agent_with_metrics(agent_bin, work, port, logs):
+    """The agent with an HTTP listener; (process, host:port of /metrics)."""
+    agent_cfg = common.write_agent_config(work, port, str(logs / "*.log"))
+    extra, agent_http = http_config(agent_bin, agent_cfg, work, "127.0.0.1:9741")
+    if extra:
+        agent_cfg = common.write_agent_config(work, port, str(logs / "*.log"), extra)
+    return harness.Proc([agent_bin, "--config", agent_cfg], work, name="agent"), agent_http
+
+
+def check_targets_up(prom, collector_http, agent_http):
+    def both_up():
+        up = prom.query("up")
+        return len(up) == 2 and all(v == 1 for v in up.values())
+    harness.wait_until(both_up, 30, interval=0.5, what="both targets up")
+    ok(f"Prometheus scrapes logship-collector ({collector_http}) and logship-agent ({agent_http})")
+
+
+def check_contract_scraped(prom):
+    contract, _ = test_packaging_files.contract_metrics()
+
+    def all_scraped():
+        names = set(prom.api("label/__name__/values"))
+        names |= {n[:-len("_bucket")] for n in names if n.endswith("_bucket")}
+        return not (contract - names) and names
+    try:
+        harness.wait_until(all_scraped, 15, interval=0.5, what="contract metrics")
+    except TimeoutError:
+        names = set(prom.api("label/__name__/values"))
+        raise AssertionError("not scraped: " + ", ".join(
+            sorted(m for m in contract if m not in names and m + "_bucket" not in names)))
+    ok(f"all {len(contract)} metrics of the design's table are scraped")
+
+
+def check_counters(prom):
+    def counts():
+        got = {e: sum(prom.query(e).values()) for e in (
+            'logship_collector_records_received_total{agent="test-agent"}',
+            'logship_collector_sink_records_total{sink="postgres"}',
+            "logship_agent_records_read_total")}
+        return got if all(v >= LINES for v in got.values()) else None
+    got = harness.wait_until(counts, 15, interval=0.5, what=f"counters at {LINES}")
+    ok("counters agree with the lines shipped: " + ", ".join(f"{k} = {v:.0f}" for k, v in got.items()))
+
+
+def check_rules_clean(prom):
+    time.sleep(2)   # a few rule evaluations over real series
+    groups = prom.api("rules")["groups"]
+    rules = [r for g in groups for r in g["rules"]]
+    bad = [(r["name"], r.get("lastError")) for r in rules if r.get("health") != "ok"]
+    assert rules and not bad, f"rules not evaluating: {bad}"
+    active = [(a["labels"]["alertname"], a["state"]) for a in prom.api("alerts")["alerts"]]
+    assert not active, f"alerts active on a healthy pipeline: {active}"
+    ok(f"{len(rules)} alert rules evaluate cleanly; none active")
+
+
+def check_agent_down_alert(prom, agent, agent_http):
+    assert agent.terminate() == 0
+
+    def agent_down_pending():
+        return [a for a in prom.api("alerts")["alerts"]
+                if a["labels"]["alertname"] == "LogshipAgentDown"
+                and a["labels"].get("instance") == agent_http and a["state"] == "pending"]
+    harness.wait_until(agent_down_pending, 20, interval=0.5, what="LogshipAgentDown pending")
+    ok("agent stopped: LogshipAgentDown pending for its instance")
+
+
 def main():
     agent_bin, collector_bin = harness.binaries_from_argv()
     if not shutil.which(PROMETHEUS):
@@ -107,30 +197,8 @@ def main():
     logs = work / "logs"
     logs.mkdir()
     with harness.PostgresServer() as pg:
-        port = harness.free_port()
-        collector_cfg = common.write_collector_config(work, port, pg)
-        extra, collector_http = http_config(collector_bin, collector_cfg, work, "127.0.0.1:9740")
-        if extra:
-            collector_cfg = common.write_collector_config(work, port, pg, extra)
-        collector = common.start_collector(collector_bin, collector_cfg, work)
-        common.wait_healthy(collector_bin, port)
-        metrics_url = f"http://{collector_http}/metrics"
-        deadline = time.monotonic() + 5
-        while http_get(metrics_url)[0] != 200:
-            if time.monotonic() > deadline:
-                collector.terminate()
-                print(f"SKIPPED: the collector does not serve {metrics_url} (HTTP /metrics is not "
-                      "built yet); nothing for Prometheus to scrape", flush=True)
-                print("prometheus: 0 passed, 0 failed, 1 skipped")
-                sys.exit(SKIP)
-            time.sleep(0.2)
-        ok(f"collector serves {metrics_url}")
-
-        agent_cfg = common.write_agent_config(work, port, str(logs / "*.log"))
-        extra, agent_http = http_config(agent_bin, agent_cfg, work, "127.0.0.1:9741")
-        if extra:
-            agent_cfg = common.write_agent_config(work, port, str(logs / "*.log"), extra)
-        agent = harness.Proc([agent_bin, "--config", agent_cfg], work, name="agent")
+        collector, port, collector_http = start_collector_with_metrics(collector_bin, work, pg)
+        agent, agent_http = start_agent_with_metrics(agent_bin, work, port, logs)
         prom = None
         try:
             harness.wait_until(lambda: http_get(f"http://{agent_http}/metrics")[0] == 200, 15,
@@ -139,53 +207,11 @@ def main():
             common.assert_exact(pg, LINES, 60, "lines before scraping")
 
             prom = Prometheus(work, {"logship-collector": collector_http, "logship-agent": agent_http})
-
-            def both_up():
-                up = prom.query("up")
-                return len(up) == 2 and all(v == 1 for v in up.values())
-            harness.wait_until(both_up, 30, interval=0.5, what="both targets up")
-            ok(f"Prometheus scrapes logship-collector ({collector_http}) and logship-agent ({agent_http})")
-
-            contract, _ = test_packaging_files.contract_metrics()
-
-            def all_scraped():
-                names = set(prom.api("label/__name__/values"))
-                names |= {n[:-len("_bucket")] for n in names if n.endswith("_bucket")}
-                return not (contract - names) and names
-            try:
-                harness.wait_until(all_scraped, 15, interval=0.5, what="contract metrics")
-            except TimeoutError:
-                names = set(prom.api("label/__name__/values"))
-                raise AssertionError("not scraped: " + ", ".join(
-                    sorted(m for m in contract if m not in names and m + "_bucket" not in names)))
-            ok(f"all {len(contract)} metrics of the design's table are scraped")
-
-            def counts():
-                got = {e: sum(prom.query(e).values()) for e in (
-                    'logship_collector_records_received_total{agent="test-agent"}',
-                    'logship_collector_sink_records_total{sink="postgres"}',
-                    "logship_agent_records_read_total")}
-                return got if all(v >= LINES for v in got.values()) else None
-            got = harness.wait_until(counts, 15, interval=0.5, what=f"counters at {LINES}")
-            ok("counters agree with the lines shipped: " + ", ".join(f"{k} = {v:.0f}" for k, v in got.items()))
-
-            time.sleep(2)   # a few rule evaluations over real series
-            groups = prom.api("rules")["groups"]
-            rules = [r for g in groups for r in g["rules"]]
-            bad = [(r["name"], r.get("lastError")) for r in rules if r.get("health") != "ok"]
-            assert rules and not bad, f"rules not evaluating: {bad}"
-            active = [(a["labels"]["alertname"], a["state"]) for a in prom.api("alerts")["alerts"]]
-            assert not active, f"alerts active on a healthy pipeline: {active}"
-            ok(f"{len(rules)} alert rules evaluate cleanly; none active")
-
-            assert agent.terminate() == 0
-
-            def agent_down_pending():
-                return [a for a in prom.api("alerts")["alerts"]
-                        if a["labels"]["alertname"] == "LogshipAgentDown"
-                        and a["labels"].get("instance") == agent_http and a["state"] == "pending"]
-            harness.wait_until(agent_down_pending, 20, interval=0.5, what="LogshipAgentDown pending")
-            ok("agent stopped: LogshipAgentDown pending for its instance")
+            check_targets_up(prom, collector_http, agent_http)
+            check_contract_scraped(prom)
+            check_counters(prom)
+            check_rules_clean(prom)
+            check_agent_down_alert(prom, agent, agent_http)
         except BaseException:
             print("--- agent log ---\n" + agent.log_tail(30), file=sys.stderr)
             print("--- collector log ---\n" + collector.log_tail(30), file=sys.stderr)
@@ -198,7 +224,6 @@ def main():
             agent.terminate()
             collector.terminate()
     print(f"prometheus: {passed} passed, 0 failed")
-
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,7 @@ def bodies(recs):
 
 class Escaping(unittest.TestCase):
     def test_readme_invalid_utf8_row(self):
-        # README "What happens when…", invalid UTF-8 (tests/integration/test_catalogue.py)
+        # README "What happens when…", invalid UTF-8 (tests/integration/catalogue/agent_files.py)
         raw = "ok é ".encode() + b"caf\xc3 \xff\xfe \xed\xa0\x80 end"
         self.assertEqual(escape_body(raw), "ok é caf\\xc3 \\xff\\xfe \\xed\\xa0\\x80 end")
 

@@ -83,9 +83,6 @@ ElasticsearchConfig ParseElasticsearchConfig(ConfigMap& m) {
   c.gzip = m.Bool("gzip", c.gzip);
   c.gzip_level = static_cast<int>(m.Int("gzip_level", c.gzip_level, 1, 9));
   c.timeout = Millis(m, "timeout", c.timeout, milliseconds(100), milliseconds(600000));
-  c.retry_budget = Millis(m, "retry_budget", c.retry_budget, milliseconds(0), milliseconds(3600000));
-  c.retry_min = Millis(m, "retry_min", c.retry_min, milliseconds(1), milliseconds(60000));
-  c.retry_max = Millis(m, "retry_max", c.retry_max, c.retry_min, milliseconds(600000));
   c.give_up_after = Millis(m, "give_up_after", c.give_up_after, milliseconds(100), milliseconds(7 * 86400000LL));
   c.manage_template = m.Bool("manage_template", c.manage_template);
   c.template_name = m.String("template_name", c.template_name);

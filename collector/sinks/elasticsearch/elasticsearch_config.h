@@ -6,13 +6,11 @@
 #include <string>
 #include <vector>
 
-namespace logship {
-class ConfigMap;
-}
+#include "collector/sinks/sink_plugin.h"
 
 namespace logship::collector::elasticsearch {
 
-struct ElasticsearchConfig {
+struct ElasticsearchConfig : SinkConfig {
   std::vector<std::string> urls;            // tried in turn; a failed one is skipped for a while
   // Exactly one of these: an index name with strftime fields (UTC, from the record's
   // @timestamp), or a data stream name (create-only, @timestamp required).
@@ -29,10 +27,8 @@ struct ElasticsearchConfig {
   bool gzip = true;                         // Content-Encoding: gzip request bodies
   int gzip_level = 1;
   std::chrono::milliseconds timeout{30000}; // per request
-  // A batch whose items keep failing with 429/5xx is handed back for a whole-batch retry
-  // after this long (re-sent items then meet 409 = already stored).
-  std::chrono::milliseconds retry_budget{30000};
-  std::chrono::milliseconds retry_min{100}, retry_max{5000};
+  // retry_budget/retry_min/retry_max are the collector's (SinkDelivery): a batch whose
+  // documents fail with 429/5xx is handed back and tried again (re-sent documents meet 409).
   // A document failing retryably while others are stored goes to the dead letter after this.
   std::chrono::milliseconds give_up_after{600000};
   // On start: PUT the index template and the lifecycle policy (off: the cluster's own).
@@ -42,7 +38,7 @@ struct ElasticsearchConfig {
   uint32_t retention_days = 30;             // ILM delete phase; 0: never delete
   std::string rollover_max_age = "1d";      // data streams only
   std::string rollover_max_primary_shard_size = "50gb";
-  std::string dead_letter_dir;              // item rejects go here when no postgres sink is configured
+  std::string dead_letter_dir;              // item rejects go here when no sink keeps them (a table); default <data_dir>/dead-letter
 };
 
 // Parses the map under `sinks.elasticsearch`; throws ConfigError with file:line:col.

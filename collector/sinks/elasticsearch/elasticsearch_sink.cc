@@ -1,8 +1,7 @@
 #include "collector/sinks/elasticsearch/elasticsearch_sink.h"
 
 #include <chrono>
-#include <random>
-#include <thread>
+#include <optional>
 
 #include "collector/sinks/elasticsearch/bulk_response.h"
 #include "collector/sinks/elasticsearch/document_encoder.h"
@@ -13,7 +12,6 @@ namespace logship::collector::elasticsearch {
 namespace {
 
 constexpr std::string_view kComponent = "elasticsearch";
-using Clock = std::chrono::steady_clock;
 
 std::string AuthHint(long status) {
   return status == 401 ? "check username/password_file or api_key_file"
@@ -23,10 +21,11 @@ std::string AuthHint(long status) {
 }  // namespace
 
 ElasticsearchSink::ElasticsearchSink(ElasticsearchConfig config, std::unique_ptr<EsHttpClient> http,
-                                     DeadLetterStore* dead_letters)
+                                     const SinkContext& context)
     : config_(std::move(config)),
       http_(std::move(http)),
-      dead_letters_(dead_letters),
+      own_dead_letters_(config_.dead_letter_dir.empty() ? context.data_dir + "/dead-letter" : config_.dead_letter_dir,
+                        "elasticsearch", context.dead_letter_max_bytes),
       poison_(config_.give_up_after) {
   // Only what the sink reads comes back: a 10,000-item response stays small.
   bulk_path_ = "/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
@@ -51,6 +50,10 @@ void ElasticsearchSink::RegisterMetrics(metrics::Registry& r) {
           &malformed_responses_);
   r.AddCallback("logship_collector_es_bytes_sent_total", "Request bytes on the wire (after gzip).", l,
                 [this] { return static_cast<double>(http_->bytes_sent()); });
+  if (dead_letters_ == &own_dead_letters_)
+    r.AddCallback("logship_collector_dead_letters_dropped_total",
+                  "Refused records not kept because the dead-letter store is full.", l,
+                  [this] { return static_cast<double>(own_dead_letters_.dropped()); });
 }
 
 void ElasticsearchSink::SetBlocked(std::string why) {
@@ -94,161 +97,169 @@ Status ElasticsearchSink::EnsureSetup() {
   return Status::Ok();
 }
 
+// One Write: the documents, which of them still need a request, and what came of them.
+struct ElasticsearchSink::Pass {
+  const DecodedBatch& batch;
+  std::vector<BulkItem> items;
+  std::vector<size_t> again;        // indexes of documents to send in a later Write
+  std::vector<DeadLetter> dead;     // refused for good
+  std::string last_problem;
+};
+
 WriteResult ElasticsearchSink::Write(const DecodedBatch& batch) {
   if (batch.batch->records_size() == 0) return {WriteOutcome::kOk, ""};
   if (Status s = EnsureSetup(); !s.ok()) {
     if (s.code() == Status::Code::kInvalidArgument) SetBlocked(s.message());
     return {WriteOutcome::kRetry, s.message()};
   }
-  const std::vector<BulkItem> items = EncodeBulkItems(batch, config_);
-  std::vector<size_t> pending(items.size());
-  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
-  std::vector<DeadLetter> dead;
-  const auto deadline = Clock::now() + config_.retry_budget;
-  auto delay = config_.retry_min;
-  std::mt19937_64 rng{std::random_device{}()};
-  size_t max_bytes = config_.bulk_max_bytes;
-  std::string last_problem;
-  bool out_of_budget = false;
+  Pass pass{batch, EncodeBulkItems(batch, config_), {}, {}, {}};
+  std::vector<size_t> all(pass.items.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  if (auto final = Send(pass, all, config_.bulk_max_bytes)) return *final;
+  return Finish(pass);
+}
 
-  for (bool first_pass = true; !pending.empty(); first_pass = false) {
-    std::vector<size_t> again;
-    for (size_t start = 0; start < pending.size();) {
-      // A retry pass stops at the deadline (one document per request after a split could
-      // otherwise hold this stream for request timeout × documents).
-      if (!first_pass && Clock::now() > deadline) {
-        again.insert(again.end(), pending.begin() + static_cast<std::ptrdiff_t>(start), pending.end());
-        out_of_budget = true;
+std::optional<WriteResult> ElasticsearchSink::Send(Pass& pass, const std::vector<size_t>& docs, size_t max_bytes) {
+  for (size_t start = 0; start < docs.size();) {
+    // One request: as many documents as fit in max_bytes (at least one).
+    std::string body;
+    size_t end = start;
+    while (end < docs.size() && (end == start || body.size() + pass.items[docs[end]].lines.size() <= max_bytes))
+      body += pass.items[docs[end++]].lines;
+    const std::vector<size_t> chunk(docs.begin() + static_cast<std::ptrdiff_t>(start),
+                                    docs.begin() + static_cast<std::ptrdiff_t>(end));
+    start = end;
+    ++requests_;
+    const HttpResponse r = http_->Request("POST", bulk_path_, body, true);
+    if (auto final = Answer(pass, chunk, r)) return final;
+  }
+  return std::nullopt;
+}
+
+std::optional<WriteResult> ElasticsearchSink::Answer(Pass& pass, const std::vector<size_t>& chunk,
+                                                     const HttpResponse& r) {
+  const auto retry_later = [&](std::string why) {
+    ++request_retries_;
+    pass.last_problem = std::move(why);
+    pass.again.insert(pass.again.end(), chunk.begin(), chunk.end());
+    return std::nullopt;
+  };
+  if (r.status == 0) return retry_later(r.transport_error);
+  if (r.status == 401 || r.status == 403) {
+    const std::string why = "elasticsearch refused the _bulk request (" + std::to_string(r.status) + " " +
+                            ErrorSummary(r.body) + "): " + AuthHint(r.status);
+    SetBlocked(why);
+    return WriteResult{WriteOutcome::kRetry, why};
+  }
+  if (r.status == 429 || r.status == 408 || r.status >= 500)
+    return retry_later(std::to_string(r.status) + " " + ErrorSummary(r.body));
+  if ((r.status == 400 || r.status == 413) && chunk.size() > 1) {
+    // Too large, or a request-level 400 caused by one of the documents: send them one by
+    // one now (no wait: a split, not a retry), so only the culprit is set aside.
+    return Send(pass, chunk, 1);
+  }
+  if (r.status == 400 || r.status == 413) {
+    // This one document is refused (unparseable, or larger than the cluster or a proxy
+    // accepts): keep it aside instead of blocking the stream.
+    const BulkItem& item = pass.items[chunk.front()];
+    pass.dead.push_back(DeadLetter{item.id, pass.batch.agent_id, "elasticsearch",
+                                   std::to_string(r.status) + " request", ErrorSummary(r.body), item.lines});
+    return std::nullopt;
+  }
+  if (r.status >= 300) {
+    // 404, 405, 415…: a wrong URL or a proxy in the way, not the documents' fault.
+    const std::string why = "elasticsearch at " + r.url + " answered _bulk with " + std::to_string(r.status) + " " +
+                            ErrorSummary(r.body) + "; check urls (and any proxy in between)";
+    SetBlocked(why);
+    return WriteResult{WriteOutcome::kRetry, why};
+  }
+  auto parsed = ParseBulkResponse(r.body);
+  if (parsed.ok() && parsed->items.size() != chunk.size())
+    parsed = Status::Corruption("_bulk response has " + std::to_string(parsed->items.size()) + " items for " +
+                                std::to_string(chunk.size()) + " documents");
+  if (!parsed.ok()) {
+    ++malformed_responses_;
+    LogWarn(kComponent, "from " + r.url + ": " + parsed.status().message() + "; sending those items again");
+    return retry_later(parsed.status().message());
+  }
+  return TakeItems(pass, chunk, parsed->items);
+}
+
+std::optional<WriteResult> ElasticsearchSink::TakeItems(Pass& pass, const std::vector<size_t>& chunk,
+                                                        const std::vector<BulkItemResult>& results) {
+  bool any_stored = false;
+  for (const auto& res : results) any_stored |= ClassifyItem(res.status) == ItemAction::kStored;
+  if (any_stored) poison_.Succeeded();
+  for (size_t k = 0; k < chunk.size(); ++k) {
+    const BulkItemResult& res = results[k];
+    const size_t index = chunk[k];
+    ItemAction action = ClassifyItem(res.status);
+    // Refused (401/403/404) next to documents that were stored: the cluster is fine, this
+    // document's target is not (a blocked or missing index): retried, and dead-lettered if
+    // it keeps failing for give_up_after.
+    if (action == ItemAction::kBlocked && any_stored) action = ItemAction::kRetry;
+    switch (action) {
+      case ItemAction::kStored:
+        ++(res.status == 409 ? items_conflict_ : items_created_);
+        poison_.Forget(pass.items[index].id);
         break;
-      }
-      // One request: as many pending items as fit in max_bytes (at least one).
-      std::string body;
-      size_t end = start;
-      while (end < pending.size() && (end == start || body.size() + items[pending[end]].lines.size() <= max_bytes))
-        body += items[pending[end++]].lines;
-      const size_t count = end - start;
-      ++requests_;
-      HttpResponse r = http_->Request("POST", bulk_path_, body, true);
-      const auto retry_chunk = [&](std::string why) {
-        ++request_retries_;
-        last_problem = std::move(why);
-        again.insert(again.end(), pending.begin() + static_cast<std::ptrdiff_t>(start),
-                     pending.begin() + static_cast<std::ptrdiff_t>(end));
-      };
-      if (r.status == 0) {
-        retry_chunk(r.transport_error);
-      } else if (r.status == 401 || r.status == 403) {
-        const std::string why = "elasticsearch refused the _bulk request (" + std::to_string(r.status) + " " +
-                                ErrorSummary(r.body) + "): " + AuthHint(r.status);
+      case ItemAction::kRetry:
+        ++items_retried_;
+        pass.last_problem = std::to_string(res.status) + " " + res.error_type + ": " + res.error_reason;
+        pass.again.push_back(index);
+        break;
+      case ItemAction::kDeadLetter:
+        pass.dead.push_back(DeadLetter{pass.items[index].id, pass.batch.agent_id, "elasticsearch",
+                                       std::to_string(res.status) + " " + res.error_type, res.error_reason,
+                                       pass.items[index].lines});
+        break;
+      case ItemAction::kBlocked: {
+        const std::string why = "elasticsearch refused a document (" + std::to_string(res.status) + " " +
+                                res.error_type + ": " + res.error_reason + ")" +
+                                (res.status == 404 ? "; does the index or data stream exist / may it be auto-created?"
+                                                   : "; " + AuthHint(res.status));
         SetBlocked(why);
-        return {WriteOutcome::kRetry, why};
-      } else if (r.status == 429 || r.status == 408 || r.status >= 500) {
-        retry_chunk(std::to_string(r.status) + " " + ErrorSummary(r.body));
-      } else if ((r.status == 400 || r.status == 413) && count > 1) {
-        // Too large, or a request-level 400 caused by one of the documents: send the
-        // items one by one next, so only the culprit is dead-lettered.
-        max_bytes = 1;
-        retry_chunk(std::to_string(r.status) + " " + ErrorSummary(r.body));
-      } else if (r.status == 400 || r.status == 413) {
-        // This one document is refused (unparseable, or larger than the cluster or a proxy
-        // accepts): keep it aside instead of blocking the stream.
-        const BulkItem& item = items[pending[start]];
-        dead.push_back(DeadLetter{item.id, batch.agent_id, "elasticsearch", std::to_string(r.status) + " request",
-                                  ErrorSummary(r.body), item.lines});
-      } else if (r.status >= 300) {
-        // 404, 405, 415…: a wrong URL or a proxy in the way, not the documents' fault.
-        const std::string why = "elasticsearch at " + r.url + " answered _bulk with " + std::to_string(r.status) +
-                                " " + ErrorSummary(r.body) + "; check urls (and any proxy in between)";
-        SetBlocked(why);
-        return {WriteOutcome::kRetry, why};
-      } else {
-        auto parsed = ParseBulkResponse(r.body);
-        if (parsed.ok() && parsed->items.size() != count)
-          parsed = Status::Corruption("_bulk response has " + std::to_string(parsed->items.size()) + " items for " +
-                                      std::to_string(count) + " documents");
-        if (!parsed.ok()) {
-          ++malformed_responses_;
-          LogWarn(kComponent, "from " + r.url + ": " + parsed.status().message() + "; sending those items again");
-          retry_chunk(parsed.status().message());
-        } else {
-          bool any_stored = false;
-          for (const auto& res : parsed->items) any_stored |= ClassifyItem(res.status) == ItemAction::kStored;
-          if (any_stored) poison_.Succeeded();
-          for (size_t k = 0; k < count; ++k) {
-            const BulkItemResult& res = parsed->items[k];
-            const size_t index = pending[start + k];
-            ItemAction action = ClassifyItem(res.status);
-            // Refused (401/403/404) next to documents that were stored: the cluster is fine,
-            // this document's target is not (a blocked or missing index): retried alone, and
-            // dead-lettered if it keeps failing for give_up_after.
-            if (action == ItemAction::kBlocked && any_stored) action = ItemAction::kRetry;
-            switch (action) {
-              case ItemAction::kStored:
-                ++(res.status == 409 ? items_conflict_ : items_created_);
-                poison_.Forget(items[index].id);
-                break;
-              case ItemAction::kRetry:
-                ++items_retried_;
-                last_problem = std::to_string(res.status) + " " + res.error_type + ": " + res.error_reason;
-                again.push_back(index);
-                break;
-              case ItemAction::kDeadLetter:
-                dead.push_back(DeadLetter{items[index].id, batch.agent_id, "elasticsearch",
-                                          std::to_string(res.status) + " " + res.error_type, res.error_reason,
-                                          items[index].lines});
-                break;
-              case ItemAction::kBlocked: {
-                const std::string why = "elasticsearch refused a document (" + std::to_string(res.status) + " " +
-                                        res.error_type + ": " + res.error_reason + ")" +
-                                        (res.status == 404 ? "; does the index or data stream exist / may it be auto-created?"
-                                                           : "; " + AuthHint(res.status));
-                SetBlocked(why);
-                return {WriteOutcome::kRetry, why};
-              }
-            }
-          }
-        }
+        return WriteResult{WriteOutcome::kRetry, why};
       }
-      start = end;
-    }
-    pending = std::move(again);
-    if (pending.empty() || out_of_budget) break;
-    // Capped exponential backoff with full jitter, within the batch's budget.
-    std::uniform_int_distribution<long> jitter(config_.retry_min.count(), std::max(config_.retry_min, delay).count());
-    const auto sleep = std::chrono::milliseconds(jitter(rng));
-    delay = std::min(config_.retry_max, delay * 2);
-    if (Clock::now() + sleep > deadline) break;
-    std::this_thread::sleep_for(sleep);
-  }
-  if (!pending.empty()) {
-    // Still failing: the batch is retried, except documents that have failed for
-    // give_up_after while others were stored (they would hold the stream forever).
-    std::vector<size_t> still;
-    for (size_t index : pending) {
-      if (!poison_.Failed(items[index].id).give_up()) {
-        still.push_back(index);
-        continue;
-      }
-      dead.push_back(DeadLetter{items[index].id, batch.agent_id, "elasticsearch", "retry exhausted",
-                                last_problem + " (kept failing for " +
-                                    std::to_string(poison_.give_up_after().count() / 1000) +
-                                    " s while other documents were stored)",
-                                items[index].lines});
-      poison_.Forget(items[index].id);
-    }
-    if (!still.empty()) {
-      if (!dead.empty() && dead_letters_->Store(dead).ok()) dead_lettered_ += dead.size();  // progress kept
-      return {WriteOutcome::kRetry, std::to_string(still.size()) + " of " + std::to_string(items.size()) +
-                                        " documents still failing after retry_budget (last: " + last_problem + ")"};
     }
   }
-  if (!dead.empty()) {
-    if (Status s = dead_letters_->Store(dead); !s.ok())
-      return {WriteOutcome::kRetry, "cannot keep " + std::to_string(dead.size()) + " refused documents: " + s.message()};
-    dead_lettered_ += dead.size();
-    LogWarn(kComponent, std::to_string(dead.size()) + " document(s) of batch " + std::to_string(batch.sequence) +
-                            " from " + batch.agent_id + " were refused (" + dead.front().code + ": " +
-                            dead.front().error.substr(0, 200) + ") and kept in " + dead_letters_->Describe());
+  return std::nullopt;
+}
+
+WriteResult ElasticsearchSink::Finish(Pass& pass) {
+  // Documents still failing make the batch a retry (the caller sends it again; what was
+  // stored then meets 409), except those that have failed for give_up_after while others
+  // were stored: they would hold the stream forever.
+  std::vector<size_t> still, given_up;
+  for (size_t index : pass.again) {
+    const BulkItem& item = pass.items[index];
+    if (!poison_.Failed(item.id).give_up()) {
+      still.push_back(index);
+      continue;
+    }
+    given_up.push_back(index);
+    pass.dead.push_back(DeadLetter{item.id, pass.batch.agent_id, "elasticsearch", "retry exhausted",
+                                   pass.last_problem + " (kept failing for " +
+                                       std::to_string(poison_.give_up_after().count() / 1000) +
+                                       " s while other documents were stored)",
+                                   item.lines});
+  }
+  // Refused documents are kept once, by the write that ends the batch: a retried batch meets
+  // them again.
+  if (!still.empty())
+    return {WriteOutcome::kRetry, std::to_string(still.size()) + " of " + std::to_string(pass.items.size()) +
+                                      " documents not stored yet (last: " + pass.last_problem + ")"};
+  if (!pass.dead.empty()) {
+    auto kept = dead_letters_->Store(pass.dead);
+    if (!kept.ok())
+      return {WriteOutcome::kRetry,
+              "cannot keep " + std::to_string(pass.dead.size()) + " refused documents: " + kept.status().message()};
+    dead_lettered_ += *kept;
+    for (size_t index : given_up) poison_.Forget(pass.items[index].id);
+    LogWarn(kComponent, std::to_string(pass.dead.size()) + " document(s) of batch " +
+                            std::to_string(pass.batch.sequence) + " from " + pass.batch.agent_id + " were refused (" +
+                            pass.dead.front().code + ": " + pass.dead.front().error.substr(0, 200) + ") and kept in " +
+                            dead_letters_->Describe());
   }
   SetBlocked("");
   return {WriteOutcome::kOk, ""};

@@ -3,11 +3,11 @@
 // keep-alive connections shared by all streams.
 //
 // Item outcomes (bulk_response.h): 200/201 and 409 (already stored: a re-send) count as
-// stored; 429/5xx items are sent again alone, with capped jittered backoff, until
-// retry_budget runs out (then the whole batch is handed back for a retry); 400 and other
-// document errors go to the dead-letter store and count as handled, never retried.
-// Whole-request 429/5xx/timeouts are retried the same way; 401/403 fail the batch with a
-// clear error and make HealthCheck fail, so the collector turns NOT_SERVING.
+// stored; 429/5xx items (and whole-request 429/5xx/timeouts) make the write kRetry, which
+// the collector tries again within the sink's retry_budget (delivery/batch_writer.h), then
+// hands back to the agent; the sink itself never waits. 400 and other document errors go to
+// the dead-letter store, once, by the write that ends the batch. 401/403 fail the batch with
+// a clear error and make HealthCheck fail, so the collector turns NOT_SERVING.
 //
 // On the first write (and until it succeeds) the sink installs its index template and
 // lifecycle policy (index_template.h) unless manage_template is off; a refusal is
@@ -19,37 +19,53 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
-#include "collector/sinks/dead_letter_store.h"
+#include "collector/model/dead_letter_store.h"
+#include "collector/sinks/elasticsearch/bulk_response.h"
 #include "collector/sinks/elasticsearch/elasticsearch_config.h"
 #include "collector/sinks/elasticsearch/es_http.h"
+#include "collector/sinks/file_dead_letter_store.h"
 #include "collector/sinks/poison_tracker.h"
-#include "collector/sinks/sink.h"
+#include "collector/sinks/sink_plugin.h"
 
 namespace logship::collector::elasticsearch {
 
 class ElasticsearchSink final : public Sink {
  public:
-  // `dead_letters` must outlive the sink.
-  ElasticsearchSink(ElasticsearchConfig config, std::unique_ptr<EsHttpClient> http, DeadLetterStore* dead_letters);
+  // Refused documents go to files of its own (dead_letter_dir, else <data_dir>/dead-letter)
+  // unless SetDeadLetterStore hands it a shared store.
+  ElasticsearchSink(ElasticsearchConfig config, std::unique_ptr<EsHttpClient> http, const SinkContext& context);
 
   std::string_view name() const override { return "elasticsearch"; }
   WriteResult Write(const DecodedBatch& batch) override;
   Status HealthCheck() override;
+  Status Prepare() override { return EnsureSetup(); }
   void RegisterMetrics(metrics::Registry& registry) override;
+  void SetDeadLetterStore(DeadLetterStore* store) override { dead_letters_ = store; }
 
   // Installs the lifecycle policy and index template (once; cheap after success).
   Status EnsureSetup();
 
  private:
-  struct Round;  // one pass over the items still pending
+  struct Pass;
+  // Sends `docs` (indexes into pass.items) in requests of at most max_bytes; a final result
+  // when the batch must stop (the cluster refuses us), else what became of each document is
+  // in `pass`.
+  std::optional<WriteResult> Send(Pass& pass, const std::vector<size_t>& docs, size_t max_bytes);
+  std::optional<WriteResult> Answer(Pass& pass, const std::vector<size_t>& chunk, const HttpResponse& response);
+  std::optional<WriteResult> TakeItems(Pass& pass, const std::vector<size_t>& chunk,
+                                       const std::vector<BulkItemResult>& results);
+  WriteResult Finish(Pass& pass);
   Status Put(const std::string& path, const std::string& body, const char* what, const char* privilege);
   void SetBlocked(std::string why);
 
   const ElasticsearchConfig config_;
   const std::unique_ptr<EsHttpClient> http_;
-  DeadLetterStore* const dead_letters_;
+  FileDeadLetterStore own_dead_letters_;
+  DeadLetterStore* dead_letters_ = &own_dead_letters_;
   std::string bulk_path_;
 
   PoisonTracker poison_;        // documents failing retryably (see Write)

@@ -9,6 +9,7 @@
 
 #include "common/json_text.h"
 #include "common/utf8.h"
+#include "common/time_format.h"
 
 namespace logship::collector::postgres {
 namespace {
@@ -72,9 +73,7 @@ class TimestampFormatter {
       --secs;
     }
     if (secs != cached_secs_ || prefix_len_ == 0) {
-      const time_t t = static_cast<time_t>(secs);
-      std::tm tm{};
-      gmtime_r(&t, &tm);
+      const std::tm tm = UtcCalendar(secs);
       prefix_len_ = static_cast<size_t>(std::snprintf(prefix_, sizeof prefix_, "%04d-%02d-%02d %02d:%02d:%02d.",
                                                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                                                       tm.tm_min, tm.tm_sec));
@@ -101,10 +100,6 @@ const char* CopyColumns() {
   return "id, ts, observed_ts, host, agent_id, source, severity, body, attributes, trace_id, correlation_id";
 }
 
-int64_t RecordTimeNanos(const logship::v1::LogRecord& r) {
-  return static_cast<int64_t>(r.time_unix_nano() != 0 ? r.time_unix_nano() : r.observed_time_unix_nano());
-}
-
 std::vector<int64_t> DaysTouched(const DecodedBatch& batch) {
   std::vector<int64_t> days;
   for (const auto& r : batch.batch->records()) {
@@ -114,6 +109,60 @@ std::vector<int64_t> DaysTouched(const DecodedBatch& batch) {
   }
   return days;
 }
+
+namespace {
+
+// The attributes, trace_id and correlation_id columns of a record with attributes or flags
+// of its own: source attributes, then record attributes (which win), then the flags.
+void AppendRecordAttributes(const logship::v1::Batch& b, const logship::v1::LogRecord& r, bool escaped,
+                            rapidjson::StringBuffer& json, std::string& scratch, std::string* out) {
+  json.Clear();
+  rapidjson::Writer<rapidjson::StringBuffer> w(json);
+  std::string_view trace_id, correlation_id;
+  w.StartObject();
+  const auto emit = [&](const logship::v1::KeyValue& kv) {
+    WriteJsonText(w, kv.key(), &scratch);
+    WriteJsonText(w, kv.value(), &scratch);
+  };
+  for (const auto& kv : b.sources(static_cast<int>(r.source_index())).attributes()) emit(kv);
+  for (const auto& kv : r.attributes()) {
+    if (kv.key() == "trace_id") trace_id = kv.value();
+    else if (kv.key() == "correlation_id") correlation_id = kv.value();
+    emit(kv);
+  }
+  if (escaped) {
+    w.Key("logship.escaped");
+    w.String("true");
+  }
+  if (r.flags() & logship::v1::LogRecord::FLAG_PARTIAL) {
+    w.Key("logship.partial");
+    w.String((r.flags() & logship::v1::LogRecord::FLAG_LAST_PART) ? "last" : "true");
+  }
+  w.EndObject();
+  AppendCopyEscaped(std::string_view(json.GetString(), json.GetSize()), out);
+  out->push_back('\t');
+  if (trace_id.empty()) out->append("\\N"); else AppendTextField(trace_id, &scratch, out);
+  out->push_back('\t');
+  if (correlation_id.empty()) out->append("\\N"); else AppendTextField(correlation_id, &scratch, out);
+  out->push_back('\n');
+}
+
+// The attributes column of records with none of their own: the source's, COPY-escaped.
+std::string SourceAttributes(const logship::v1::Source& source, rapidjson::StringBuffer& json, std::string& scratch) {
+  json.Clear();
+  rapidjson::Writer<rapidjson::StringBuffer> w(json);
+  w.StartObject();
+  for (const auto& kv : source.attributes()) {
+    WriteJsonText(w, kv.key(), &scratch);
+    WriteJsonText(w, kv.value(), &scratch);
+  }
+  w.EndObject();
+  std::string out;
+  AppendCopyEscaped(std::string_view(json.GetString(), json.GetSize()), &out);
+  return out;
+}
+
+}  // namespace
 
 void EncodeCopyRows(const DecodedBatch& batch, std::string* out) {
   const auto& b = *batch.batch;
@@ -148,53 +197,13 @@ void EncodeCopyRows(const DecodedBatch& batch, std::string* out) {
     out->push_back('\t');
     const bool escaped = AppendTextField(r.body(), &scratch, out);
     out->push_back('\t');
-
-    // attributes: source attributes, then record attributes (which win), then flags.
     if (r.attributes_size() == 0 && !escaped && r.flags() == 0) {
       std::string& cached = source_json[r.source_index()];
-      if (cached.empty()) {
-        json.Clear();
-        rapidjson::Writer<rapidjson::StringBuffer> w(json);
-        w.StartObject();
-        for (const auto& kv : b.sources(static_cast<int>(r.source_index())).attributes()) {
-          WriteJsonText(w, kv.key(), &scratch);
-          WriteJsonText(w, kv.value(), &scratch);
-        }
-        w.EndObject();
-        AppendCopyEscaped(std::string_view(json.GetString(), json.GetSize()), &cached);
-      }
+      if (cached.empty()) cached = SourceAttributes(b.sources(static_cast<int>(r.source_index())), json, scratch);
       out->append(cached).append("\t\\N\t\\N\n");
       continue;
     }
-    json.Clear();
-    rapidjson::Writer<rapidjson::StringBuffer> w(json);
-    std::string_view trace_id, correlation_id;
-    w.StartObject();
-    const auto emit = [&](const logship::v1::KeyValue& kv) {
-      WriteJsonText(w, kv.key(), &scratch);
-      WriteJsonText(w, kv.value(), &scratch);
-    };
-    for (const auto& kv : b.sources(static_cast<int>(r.source_index())).attributes()) emit(kv);
-    for (const auto& kv : r.attributes()) {
-      if (kv.key() == "trace_id") trace_id = kv.value();
-      else if (kv.key() == "correlation_id") correlation_id = kv.value();
-      emit(kv);
-    }
-    if (escaped) {
-      w.Key("logship.escaped");
-      w.String("true");
-    }
-    if (r.flags() & logship::v1::LogRecord::FLAG_PARTIAL) {
-      w.Key("logship.partial");
-      w.String((r.flags() & logship::v1::LogRecord::FLAG_LAST_PART) ? "last" : "true");
-    }
-    w.EndObject();
-    AppendCopyEscaped(std::string_view(json.GetString(), json.GetSize()), out);
-    out->push_back('\t');
-    if (trace_id.empty()) out->append("\\N"); else AppendTextField(trace_id, &scratch, out);
-    out->push_back('\t');
-    if (correlation_id.empty()) out->append("\\N"); else AppendTextField(correlation_id, &scratch, out);
-    out->push_back('\n');
+    AppendRecordAttributes(b, r, escaped, json, scratch, out);
   }
 }
 

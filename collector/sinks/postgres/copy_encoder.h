@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "collector/sinks/sink.h"
+#include "collector/model/decoded_batch.h"
+#include "collector/model/record_time.h"
 
 namespace logship::collector::postgres {
 
@@ -21,8 +22,5 @@ void EncodeCopyRows(const DecodedBatch& batch, std::string* out);
 
 // Days (UTC, as days since the Unix epoch) that the batch's rows fall in.
 std::vector<int64_t> DaysTouched(const DecodedBatch& batch);
-
-// The ts value of a record in nanoseconds (event time, else observed time).
-int64_t RecordTimeNanos(const logship::v1::LogRecord& r);
 
 }  // namespace logship::collector::postgres

@@ -30,8 +30,8 @@
 #include <thread>
 #include <vector>
 
-#include "collector/collector_config.h"
-#include "collector/sinks/dead_letter_store.h"
+#include "collector/model/dead_letter_store.h"
+#include "collector/sinks/postgres/postgres_config.h"
 #include "collector/sinks/poison_tracker.h"
 #include "collector/sinks/sink.h"
 
@@ -49,8 +49,11 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   void RegisterMetrics(metrics::Registry& registry) override;
 
   // DeadLetterStore: other sinks' refused records go to <table>_dead_letter too.
-  Status Store(const std::vector<DeadLetter>& letters) override;
+  Result<size_t> Store(const std::vector<DeadLetter>& letters) override;
   std::string Describe() const override { return "postgres table " + config_.table + "_dead_letter"; }
+  DeadLetterStore* dead_letters() override { return this; }
+  // PgLogReader on read_dsn (else dsn).
+  std::unique_ptr<LogReader> NewReader(uint32_t connections, std::chrono::milliseconds timeout) override;
 
   // One retention pass (also run by the background thread). Returns partitions dropped.
   Result<int> EnforceRetention();
@@ -84,6 +87,8 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   WriteResult WriteRowByRow(PGconn* conn, const DecodedBatch& batch, const std::string& rows,
                             PoisonTracker::Verdict failing);
   static std::string BatchKey(const DecodedBatch& batch);
+  Status KeepRow(PGconn* conn, const std::string& agent_id, std::string_view row, const std::string& state,
+                 const std::string& error);
   Status ArchivePartition(PGconn* conn, const std::string& partition);
   // The day retention counts from (days since the epoch): see the guard in its comment.
   int64_t RetentionToday(PGconn* conn);

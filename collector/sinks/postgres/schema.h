@@ -16,7 +16,7 @@
 
 #include <string>
 
-#include "collector/collector_config.h"
+#include "collector/sinks/postgres/postgres_config.h"
 #include "common/status.h"
 
 namespace logship::collector::postgres {

@@ -1,5 +1,7 @@
 #include "collector/collector_config.h"
 
+#include "collector/sinks/postgres/postgres_config.h"
+
 #include <doctest/doctest.h>
 
 #include "tests/unit/testing/config_error.h"
@@ -26,12 +28,12 @@ TEST_CASE("collector config: a full config parses with every value") {
   CHECK(c.limits.max_frame_bytes == 8u << 20);
   CHECK(c.limits.max_uncompressed_bytes == 32u << 20);
   CHECK(c.limits.max_records == 5000u);
-  REQUIRE(c.postgres.has_value());
-  CHECK(c.postgres->dsn == "host=127.0.0.1 dbname=logs");
-  CHECK(c.postgres->table == "app_logs_2");
-  CHECK(c.postgres->connections == 2u);
-  CHECK(c.postgres->partitions_ahead_days == 7u);
-  CHECK(c.blackhole);
+  REQUIRE(c.SinkOf<postgres::PostgresConfig>("postgres") != nullptr);
+  CHECK(c.SinkOf<postgres::PostgresConfig>("postgres")->dsn == "host=127.0.0.1 dbname=logs");
+  CHECK(c.SinkOf<postgres::PostgresConfig>("postgres")->table == "app_logs_2");
+  CHECK(c.SinkOf<postgres::PostgresConfig>("postgres")->connections == 2u);
+  CHECK(c.SinkOf<postgres::PostgresConfig>("postgres")->partitions_ahead_days == 7u);
+  CHECK(c.SinkOf<SinkConfig>("blackhole") != nullptr);
 }
 
 TEST_CASE("collector config: omitted keys take their defaults") {
@@ -41,10 +43,10 @@ TEST_CASE("collector config: omitted keys take their defaults") {
   CHECK(c.limits.max_frame_bytes == 16u << 20);
   CHECK(c.limits.max_uncompressed_bytes == 64u << 20);
   CHECK(c.limits.max_records == 100000u);
-  REQUIRE(c.postgres.has_value());
-  CHECK(c.postgres->table == "logs");
-  CHECK(c.postgres->connections == 4u);
-  CHECK_FALSE(c.blackhole);
+  REQUIRE(c.SinkOf<postgres::PostgresConfig>("postgres") != nullptr);
+  CHECK(c.SinkOf<postgres::PostgresConfig>("postgres")->table == "logs");
+  CHECK(c.SinkOf<postgres::PostgresConfig>("postgres")->connections == 4u);
+  CHECK(c.SinkOf<SinkConfig>("blackhole") == nullptr);
 }
 
 TEST_CASE("collector config: the HTTP listener defaults on, can be turned off, and must be host:port") {
@@ -78,8 +80,8 @@ TEST_CASE("collector config: no unauthenticated listener beyond loopback unless 
 
 TEST_CASE("collector config: a blackhole sink with no settings is enough") {
   const CollectorConfig c = ParseCollectorConfig("sinks:\n  blackhole:\n", "c.yaml");
-  CHECK(c.blackhole);
-  CHECK_FALSE(c.postgres.has_value());
+  CHECK(c.SinkOf<SinkConfig>("blackhole") != nullptr);
+  CHECK(c.SinkOf<postgres::PostgresConfig>("postgres") == nullptr);
 }
 
 TEST_CASE("collector config: table names must be lower-case SQL identifiers") {

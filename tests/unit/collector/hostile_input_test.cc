@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "collector/collector_config.h"
-#include "collector/ingest/otlp_service.h"
-#include "collector/ingest/otlp_shape.h"
+#include "collector/server/otlp_service.h"
+#include "collector/server/otlp_shape.h"
 #include "collector/pipeline/pipeline.h"
 #include "common/config/config_node.h"
 
@@ -55,7 +55,8 @@ std::vector<std::pair<std::string, std::string>> Corpus() {
   c.emplace_back("kv 200,000 quotes", "a=" + std::string(200000, '"'));
   c.emplace_back("kv escapes at the end", "a=\"\\");
   c.emplace_back("regex backtracking bait", std::string(100000, 'x'));
-  c.emplace_back("invalid UTF-8 and NUL", std::string("\xff\xfe\x00\xed\xa0\x80 ts=\xc3", 13));
+  static constexpr char kInvalidUtf8[] = "\xff\xfe\x00\xed\xa0\x80 ts=\xc3";
+  c.emplace_back("invalid UTF-8 and NUL", std::string(kInvalidUtf8, sizeof(kInvalidUtf8) - 1));
   c.emplace_back("timestamp fields out of range",
                  "ts=0000-00-00T00:00:00Z time=1677-09-21T00:12:43Z timestamp=2262-04-12T00:00:00Z "
                  "@timestamp=9223372036854775807999");

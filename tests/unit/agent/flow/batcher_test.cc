@@ -9,7 +9,7 @@
 #include "agent/sources/file/file_state.pb.h"
 #include "agent/sources/journald/journald_state.h"
 #include "agent/sources/journald/journald_state.pb.h"
-#include "collector/ingest/record_identity.h"
+#include "collector/server/record_identity.h"
 #include "common/zstd_codec.h"
 
 namespace logship::agent {

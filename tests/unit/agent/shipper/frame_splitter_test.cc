@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "collector/ingest/record_identity.h"
+#include "collector/server/record_identity.h"
 #include "common/zstd_codec.h"
 
 namespace logship::agent {

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "collector/collector_config.h"
-#include "collector/console/agent_registry.h"
+#include "collector/server/agent_registry.h"
 #include "collector/console/console.h"
 #include "collector/console/console_auth.h"
 #include "collector/console/json.h"

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "collector/model/severity.h"
+
 namespace logship::collector::console {
 namespace {
 
@@ -83,6 +85,33 @@ TEST_CASE("console params: the automatic step keeps the bucket count bounded") {
   auto q = ParseSearchParams(Req({{"from", "now-5m"}}), kNow);
   REQUIRE(q.ok());
   CHECK(q->step_seconds == 5);
+}
+
+TEST_CASE("console search params: severities by name and number") {
+  CHECK(ParseSeverityParam("") == 0);
+  CHECK(ParseSeverityParam("WARN") == 13);
+  CHECK(ParseSeverityParam("warning") == 13);
+  CHECK(ParseSeverityParam("error") == 17);
+  CHECK(ParseSeverityParam("24") == 24);
+  CHECK(ParseSeverityParam("25") == -1);
+  CHECK(ParseSeverityParam("loud") == -1);
+  CHECK(std::string(SeverityClassName(0)) == "unknown");
+  CHECK(std::string(SeverityClassName(9)) == "info");
+  CHECK(std::string(SeverityClassName(16)) == "warn");
+  CHECK(std::string(SeverityClassName(21)) == "fatal");
+}
+
+TEST_CASE("console search params: cursors round-trip and malformed ones are refused") {
+  const Cursor c{1763827200123456, "0123abcd-ef01-2345-6789-abcdefabcdef"};
+  auto back = ParseCursor(EncodeCursor(c));
+  REQUIRE(back.has_value());
+  CHECK(back->ts_us == c.ts_us);
+  CHECK(back->id == c.id);
+  CHECK(ParseCursor("-5_0123abcd-ef01-2345-6789-abcdefabcdef").has_value());
+  for (const char* bad : {"", "_", "12", "12_", "x_0123abcd-ef01-2345-6789-abcdefabcdef",
+                          "12_0123abcd-ef01-2345-6789-abcdefabcdeg", "12_0123abcd-ef01-2345-6789-abcdefabcdef0",
+                          "12_0123abcd'ef01-2345-6789-abcdefabcdef"})
+    CHECK_MESSAGE(!ParseCursor(bad).has_value(), bad);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "collector/model/severity.h"
+
 #include "collector/collector_config.h"
 #include "tests/unit/testing/config_error.h"
 
@@ -122,13 +124,13 @@ TEST_CASE("pipeline: timestamps in RFC 3339 and Unix epochs of every magnitude")
 }
 
 TEST_CASE("pipeline: severity names and numbers") {
-  CHECK(ParseSeverity("INFO") == 9);
-  CHECK(ParseSeverity("Warning") == 13);
-  CHECK(ParseSeverity("err") == 17);
-  CHECK(ParseSeverity("FATAL") == 21);
-  CHECK(ParseSeverity("17") == 17);
-  CHECK(ParseSeverity("99") == 0);
-  CHECK(ParseSeverity("chatty") == 0);
+  CHECK(SeverityFromText("INFO") == 9);
+  CHECK(SeverityFromText("Warning") == 13);
+  CHECK(SeverityFromText("err") == 17);
+  CHECK(SeverityFromText("FATAL") == 21);
+  CHECK(SeverityFromText("17") == 17);
+  CHECK(SeverityFromText("99") == 0);
+  CHECK(SeverityFromText("chatty") == 0);
 }
 
 TEST_CASE("pipeline config: bad input is a ConfigError naming line and column") {

@@ -11,8 +11,15 @@
 namespace logship::collector::elasticsearch {
 namespace {
 
-CollectorConfig Parse(const std::string& es, const std::string& more = "") {
-  return ParseCollectorConfig("sinks:\n" + more + "  elasticsearch:\n" + es, "c.yaml");
+struct Parsed {
+  CollectorConfig config;
+  const ElasticsearchConfig* elasticsearch = nullptr;  // in config.sinks (heap: survives moves)
+};
+
+Parsed Parse(const std::string& es, const std::string& more = "") {
+  Parsed p{ParseCollectorConfig("sinks:\n" + more + "  elasticsearch:\n" + es, "c.yaml")};
+  p.elasticsearch = p.config.SinkOf<ElasticsearchConfig>("elasticsearch");
+  return p;
 }
 
 std::string ErrorOf(const std::string& es, const std::string& more = "") {
@@ -30,11 +37,9 @@ TEST_CASE("a minimal elasticsearch sink needs urls; its dead letters go under da
   CHECK(c.elasticsearch->urls == std::vector<std::string>{"http://es:9200"});
   CHECK(c.elasticsearch->index == "logs-logship-%Y.%m.%d");
   CHECK(c.elasticsearch->dead_letter_dir == "/var/lib/logship/dead");
-  CHECK(c.elasticsearch_delivery.required);
-  CHECK(Parse("    urls: [\"http://es:9200\"]\n").elasticsearch->dead_letter_dir ==
-        "/var/lib/logship-collector/dead-letter");
-  CHECK(ParseCollectorConfig("data_dir: /srv/lc\nsinks:\n  elasticsearch:\n    urls: [\"http://e\"]\n", "c.yaml")
-            .elasticsearch->dead_letter_dir == "/srv/lc/dead-letter");
+  CHECK(c.elasticsearch->delivery.required);
+  // Unset: the sink keeps them in <data_dir>/dead-letter (SinkContext), unless a sink keeps them.
+  CHECK(Parse("    urls: [\"http://es:9200\"]\n").elasticsearch->dead_letter_dir.empty());
   CHECK(ErrorOf("    urls: [\"http://es:9200\"]\n", "  postgres: {dsn: \"dbname=logs\"}\n").empty());
 }
 
@@ -64,8 +69,8 @@ TEST_CASE("at least one sink must be required") {
             .find("at least one sink must be required") != std::string::npos);
   const auto c = Parse("    urls: [\"http://e\"]\n    required: false\n    queue_max_bytes: 8MiB\n",
                        "  postgres: {dsn: \"x\"}\n");
-  CHECK_FALSE(c.elasticsearch_delivery.required);
-  CHECK(c.elasticsearch_delivery.queue_max_bytes == 8ull << 20);
+  CHECK_FALSE(c.elasticsearch->delivery.required);
+  CHECK(c.elasticsearch->delivery.queue_max_bytes == 8ull << 20);
 }
 
 TEST_CASE("the template's index pattern covers every dated index") {

@@ -1,0 +1,38 @@
+// The server's part of collector.yaml: limits on what clients may send, TLS, and tokens.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "collector/model/record_time.h"
+
+namespace logship::collector {
+
+struct Limits {
+  uint64_t max_frame_bytes = 16ull << 20;         // compressed payload per frame
+  uint64_t max_uncompressed_bytes = 64ull << 20;  // per batch, after decompression
+  uint32_t max_records = 100000;                  // per batch
+  uint32_t max_attributes = 256;                  // per record (and per source)
+  uint64_t max_attribute_bytes = 64 << 10;        // key + value
+  uint64_t max_inflight_bytes = 256ull << 20;     // all streams together; reading stops beyond
+  uint64_t stream_window_bytes = 1ull << 20;      // HTTP/2 receive window per stream (fixed, no BDP growth)
+  uint64_t max_otlp_request_bytes = 8ull << 20;   // one OTLP Export request
+  // Event times (from log content) are clamped to this window around the observed time.
+  std::chrono::nanoseconds event_time_max_past{std::chrono::hours(24 * 7)};
+  std::chrono::nanoseconds event_time_max_future{std::chrono::hours(1)};
+  EventTimeWindow time_window() const { return {event_time_max_past.count(), event_time_max_future.count()}; }
+};
+
+struct ServerTlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;  // set: clients must present a certificate signed by it (mTLS)
+};
+
+struct AgentToken {
+  std::string agent;       // "*": a fleet token, good for any agent id (ids bound to the claimed one)
+  std::string token_file;
+};
+
+}  // namespace logship::collector
