@@ -68,16 +68,6 @@ Limits ParseLimits(ConfigMap& l) {
   return c;
 }
 
-ServerTlsConfig ParseServerTls(const ConfigNode& n) {
-  ConfigMap t(n);
-  ServerTlsConfig tls;
-  tls.cert_file = t.Require("cert_file").AsString();
-  tls.key_file = t.Require("key_file").AsString();
-  tls.client_ca_file = t.String("client_ca_file", "");
-  t.Finish();
-  return tls;
-}
-
 std::vector<AgentToken> ParseTokens(const ConfigNode& n) {
   std::vector<AgentToken> tokens;
   ConfigMap a(n);
@@ -133,7 +123,7 @@ CollectorConfig Parse(const ConfigNode& root) {
   c.dead_letter_max_bytes = m.Size("dead_letter_max_bytes", c.dead_letter_max_bytes, 1 << 20, 1ull << 40);
   if (c.data_dir.empty() || c.data_dir[0] != '/') m.Require("data_dir").Fail("must be an absolute path");
   if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
-  if (auto n = m.Optional("tls"); !n.IsNull()) c.tls = ParseServerTls(n);
+  if (auto n = m.Optional("tls"); !n.IsNull()) c.tls = ParseServerTlsFiles(n);
   if (auto n = m.Optional("auth"); !n.IsNull()) c.tokens = ParseTokens(n);
   if (auto n = m.Optional("limits"); !n.IsNull()) {
     ConfigMap l(n);

@@ -1,22 +1,12 @@
 #include "agent/sources/source_plugin.h"
 
+#include "common/plugin_list.h"
+
 namespace logship::agent {
 
-const SourcePlugin* FindSourcePlugin(std::string_view type) {
-  for (const SourcePlugin* p : SourcePlugins())
-    if (p->type == type) return p;
-  return nullptr;
-}
+const SourcePlugin* FindSourcePlugin(std::string_view type) { return FindPluginOfType(SourcePlugins(), type); }
 
-std::string SourceTypeList() {
-  std::string out;
-  const auto& all = SourcePlugins();
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (i > 0) out += i + 1 == all.size() ? " or " : ", ";
-    out += all[i]->type;
-  }
-  return out;
-}
+std::string SourceTypeList() { return PluginTypeList(SourcePlugins()); }
 
 SourceStateTypes SourceStateTypesOfPlugins() {
   SourceStateTypes t;

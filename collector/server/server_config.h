@@ -6,6 +6,7 @@
 #include <string>
 
 #include "collector/model/record_time.h"
+#include "common/config/tls_files.h"
 
 namespace logship::collector {
 
@@ -24,11 +25,7 @@ struct Limits {
   EventTimeWindow time_window() const { return {event_time_max_past.count(), event_time_max_future.count()}; }
 };
 
-struct ServerTlsConfig {
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;  // set: clients must present a certificate signed by it (mTLS)
-};
+using ServerTlsConfig = ServerTlsFiles;
 
 struct AgentToken {
   std::string agent;       // "*": a fleet token, good for any agent id (ids bound to the claimed one)

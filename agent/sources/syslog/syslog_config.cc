@@ -15,16 +15,6 @@ constexpr uint64_t kMinMessageBytes = 480;
 // At most 16 MiB: one record must always fit a spool frame and a collector frame.
 constexpr uint64_t kMaxMessageBytes = 16ull << 20;
 
-SyslogTlsConfig ParseTls(const ConfigNode& node) {
-  ConfigMap t(node);
-  SyslogTlsConfig tls;
-  tls.cert_file = t.Require("cert_file").AsString();
-  tls.key_file = t.Require("key_file").AsString();
-  tls.client_ca_file = t.String("client_ca_file", "");
-  t.Finish();
-  return tls;
-}
-
 SyslogEndpoint ParseEndpoint(const ConfigNode& node) {
   ConfigMap e(node);
   SyslogEndpoint ep;
@@ -38,7 +28,7 @@ SyslogEndpoint ParseEndpoint(const ConfigNode& node) {
   if (auto tls = e.Optional("tls"); !tls.IsNull()) {
     if (ep.protocol == SyslogEndpoint::Protocol::kUdp)
       tls.Fail("TLS is for protocol: tcp (syslog over DTLS is not supported)");
-    ep.tls = ParseTls(tls);
+    ep.tls = ParseServerTlsFiles(tls);
   }
   e.Finish();
   return ep;

@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "agent/sources/source_plugin.h"
+#include "common/config/tls_files.h"
 
 namespace logship::agent {
 
 // TLS on a TCP listener: PEM files, read when the source starts.
-struct SyslogTlsConfig {
-  std::string cert_file;
-  std::string key_file;
-  std::string client_ca_file;  // set: clients must present a certificate signed by it
-};
+using SyslogTlsConfig = ServerTlsFiles;
 
 // One `listen:` entry.
 struct SyslogEndpoint {
