@@ -3,6 +3,7 @@
 #include <csignal>
 
 #include "common/thread_name.h"
+#include "common/thread/mutex.h"
 
 namespace logship::agent {
 namespace {
@@ -30,13 +31,13 @@ SignalRelay::~SignalRelay() {
 }
 
 void SignalRelay::Attach(uv_async_t* async) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   async_ = async;
   if (pending_.load() != 0) uv_async_send(async_);
 }
 
 void SignalRelay::Detach() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   async_ = nullptr;
 }
 
@@ -47,7 +48,7 @@ void SignalRelay::Run() {
     int sig = 0;
     if (sigwait(&set, &sig) != 0 || sig == SIGUSR1) continue;
     pending_ |= sig == SIGHUP ? kReload : kStop;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (async_ != nullptr) uv_async_send(async_);
   }
 }

@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <thread>
 
+#include "common/thread/mutex.h"
+
 namespace logship::agent {
 
 class SignalRelay {
@@ -38,8 +40,8 @@ class SignalRelay {
 
   std::atomic<int> pending_{0};
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;
-  uv_async_t* async_ = nullptr;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  uv_async_t* async_ GUARDED_BY(mu_) = nullptr;
   std::thread thread_;
 };
 

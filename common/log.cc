@@ -9,12 +9,13 @@
 
 #include "common/utf8.h"
 #include "common/time_format.h"
+#include "common/thread/mutex.h"
 
 namespace logship {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
-std::mutex g_mu;
+Mutex g_mu;
 
 const char* LevelName(LogLevel l) {
   switch (l) {
@@ -52,7 +53,7 @@ void Log(LogLevel level, std::string_view component, std::string_view message) {
     i += 3;
   }
   line.append("\n");
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -14,6 +14,7 @@
 #include "common/thread_name.h"
 #include "common/version.h"
 #include "logship/v1/ingest.grpc.pb.h"
+#include "common/thread/mutex.h"
 
 namespace logship::agent {
 namespace {
@@ -75,10 +76,10 @@ void Shipper::Start() {
 void Shipper::Stop() {
   stopping_ = true;
   {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
+    MutexLock lock(ctx_mu_);
     if (active_ctx_ != nullptr) active_ctx_->TryCancel();
   }
-  sleep_cv_.notify_all();
+  sleep_cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -100,20 +101,22 @@ void Shipper::Run() {
     if (end == StreamEnd::kAcksFlowed) backoff.Reset();
     const auto delay = backoff.Next();
     endpoint = (endpoint + 1) % channels_.size();
-    std::unique_lock<std::mutex> lock(sleep_mu_);
-    sleep_cv_.wait_for(lock, delay, [&] { return stopping_.load(); });
+    MutexLock lock(sleep_mu_);
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (!stopping_.load() && sleep_cv_.WaitUntil(sleep_mu_, until)) {
+    }
   }
 }
 
 // What the sending thread and the ack reader of one stream share.
 struct Shipper::StreamState {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::map<uint64_t, uint32_t> parts_left;  // GUARDED_BY(mu): sequence → parts not acked yet
-  size_t frames_in_flight = 0;              // GUARDED_BY(mu)
-  bool broken = false;                      // GUARDED_BY(mu)
-  bool limits_known = false;                // GUARDED_BY(mu)
-  WireLimits limits;                        // GUARDED_BY(mu)
+  Mutex mu;
+  CondVar cv;
+  std::map<uint64_t, uint32_t> parts_left GUARDED_BY(mu);  // sequence → parts not acked yet
+  size_t frames_in_flight GUARDED_BY(mu) = 0;
+  bool broken GUARDED_BY(mu) = false;
+  bool limits_known GUARDED_BY(mu) = false;
+  WireLimits limits GUARDED_BY(mu);
   std::atomic<bool> acks_flowed{false};
   std::atomic<bool> closed_by_server{false};  // Read() ended: the call is over, its status is final
   // Sending thread only.
@@ -122,10 +125,10 @@ struct Shipper::StreamState {
 
   void Break() {
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       broken = true;
     }
-    cv.notify_all();
+    cv.NotifyAll();
   }
 };
 
@@ -135,7 +138,7 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
   grpc::ClientContext ctx;
   if (!token_.empty()) ctx.AddMetadata("authorization", "Bearer " + token_);
   {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
+    MutexLock lock(ctx_mu_);
     if (stopping_) return StreamEnd::kStopped;
     active_ctx_ = &ctx;
   }
@@ -149,14 +152,16 @@ Shipper::StreamEnd Shipper::RunStream(size_t endpoint) {
                              if (!st.closed_by_server) ctx.TryCancel();
                            });
     {
-      std::unique_lock<std::mutex> lock(st.mu);
-      st.cv.wait_for(lock, kLimitsWait, [&] { return st.limits_known || st.broken || stopping_; });
+      MutexLock lock(st.mu);
+      const auto until = std::chrono::steady_clock::now() + kLimitsWait;
+      while (!(st.limits_known || st.broken || stopping_) && st.cv.WaitUntil(st.mu, until)) {
+      }
     }
     SendFrames(*stream, st);
   }
   const grpc::Status status = stream->Finish();
   {
-    std::lock_guard<std::mutex> lock(ctx_mu_);
+    MutexLock lock(ctx_mu_);
     active_ctx_ = nullptr;
   }
   if (stopping_) return StreamEnd::kStopped;
@@ -169,13 +174,13 @@ void Shipper::ReadAcks(Stream& stream, grpc::ClientContext& ctx, StreamState& st
   stream.WaitForInitialMetadata();
   {
     const auto& md = ctx.GetServerInitialMetadata();
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     st.limits.max_frame_bytes = MetadataNumber(md, "logship-max-frame-bytes");
     st.limits.max_uncompressed_bytes = MetadataNumber(md, "logship-max-uncompressed-bytes");
     st.limits.max_records = MetadataNumber(md, "logship-max-records");
     st.limits_known = true;
   }
-  st.cv.notify_all();
+  st.cv.NotifyAll();
   logship::v1::BatchAck ack;
   while (stream.Read(&ack)) {
     const uint64_t seq = ack.sequence();
@@ -191,7 +196,7 @@ void Shipper::ReadAcks(Stream& stream, grpc::ClientContext& ctx, StreamState& st
     if (ack.status() != logship::v1::BatchAck::OK && !DeadLetter(seq, ack.reason())) return st.Break();
     bool done = false;
     {
-      std::lock_guard<std::mutex> lock(st.mu);
+      MutexLock lock(st.mu);
       if (st.frames_in_flight > 0) --st.frames_in_flight;
       auto it = st.parts_left.find(seq);
       if (it != st.parts_left.end() && --it->second == 0) {
@@ -199,7 +204,7 @@ void Shipper::ReadAcks(Stream& stream, grpc::ClientContext& ctx, StreamState& st
         done = true;
       }
     }
-    st.cv.notify_all();
+    st.cv.NotifyAll();
     if (done) {
       spool_.Ack(seq);
       if (ack.status() == logship::v1::BatchAck::OK) ++batches_acked_;
@@ -211,8 +216,8 @@ void Shipper::ReadAcks(Stream& stream, grpc::ClientContext& ctx, StreamState& st
 }
 
 bool Shipper::WaitWindow(StreamState& st) {
-  std::unique_lock<std::mutex> lock(st.mu);
-  while (!st.broken && !stopping_ && st.frames_in_flight >= config_.max_in_flight) st.cv.wait_for(lock, kPoll);
+  MutexLock lock(st.mu);
+  while (!st.broken && !stopping_ && st.frames_in_flight >= config_.max_in_flight) st.cv.WaitFor(st.mu, kPoll);
   return !st.broken && !stopping_;
 }
 
@@ -228,7 +233,7 @@ bool Shipper::Send(Stream& stream, StreamState& st, const OutFrame& out, std::st
   frame.set_parts(out.parts);
   *frame.mutable_payload() = std::move(payload);
   {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     ++st.frames_in_flight;
   }
   st.largest_sent = std::max<uint64_t>(st.largest_sent, frame.payload().size());
@@ -264,7 +269,7 @@ void Shipper::SendFrames(Stream& stream, StreamState& st) {
 bool Shipper::SendSpooled(Stream& stream, StreamState& st, spool::SpooledFrame f, FrameSplitter& splitter) {
   WireLimits effective;
   {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     effective = st.limits;
   }
   if (assumed_max_frame_ != 0)
@@ -273,7 +278,7 @@ bool Shipper::SendSpooled(Stream& stream, StreamState& st, spool::SpooledFrame f
   const uint64_t seq = f.sequence;
   if (FrameSplitter::Fits(f, effective)) {
     {
-      std::lock_guard<std::mutex> lock(st.mu);
+      MutexLock lock(st.mu);
       st.parts_left[seq] = 1;
     }
     return Send(stream, st, OutFrame{seq, f.codec, f.record_count, f.uncompressed_bytes, 0, 0}, std::move(f.payload));
@@ -298,7 +303,7 @@ bool Shipper::SendSpooled(Stream& stream, StreamState& st, spool::SpooledFrame f
     return true;
   }
   {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     st.parts_left[seq] = parts;
   }
   for (uint32_t i = 0; i < parts; ++i) {

@@ -31,6 +31,7 @@
 #include "agent/spool/spool.h"
 #include "common/status.h"
 #include "logship/v1/ingest.grpc.pb.h"
+#include "common/thread/mutex.h"
 
 namespace logship::agent {
 
@@ -98,10 +99,10 @@ class Shipper {
 
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-  std::mutex ctx_mu_;
-  grpc::ClientContext* active_ctx_ = nullptr;  // GUARDED_BY(ctx_mu_)
-  std::mutex sleep_mu_;
-  std::condition_variable sleep_cv_;
+  Mutex ctx_mu_;
+  grpc::ClientContext* active_ctx_ GUARDED_BY(ctx_mu_) = nullptr;
+  Mutex sleep_mu_;
+  CondVar sleep_cv_;
 
   std::atomic<uint64_t> batches_sent_{0}, batches_acked_{0}, batches_retried_{0}, batches_dead_lettered_{0}, bytes_sent_{0};
   std::atomic<uint64_t> frames_split_{0}, records_dead_lettered_{0};

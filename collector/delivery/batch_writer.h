@@ -55,7 +55,7 @@ class BatchWriter {
   std::vector<SinkMetrics> required_metrics_;  // parallel to required_
   Mutex mu_;
   CondVar interrupted_cv_;
-  bool interrupted_ = false;  // guarded by mu_
+  bool interrupted_ GUARDED_BY(mu_) = false;
   std::vector<std::unique_ptr<OptionalSinkQueue>> optional_;
   metrics::Counter& dropped_;
   metrics::Counter& refused_;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/thread/companion_thread.h"
 #include "common/thread/handoff.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector {
 namespace {
@@ -63,7 +64,7 @@ void IngestService::CountReceived(const std::string& agent_id, uint64_t records)
   const std::string* label = &agent_id;
   static const std::string kOther = "_other";
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!labelled_agents_.count(agent_id)) {
       if (labelled_agents_.size() >= kMaxAgentLabels) label = &kOther;
       else labelled_agents_.insert(agent_id);
@@ -96,7 +97,7 @@ grpc::Status IngestService::Ship(grpc::ServerContext* context,
     IngestService* self;
     grpc::ServerContext* ctx;
     ~Unregister() {
-      std::lock_guard<std::mutex> lock(self->mu_);
+      MutexLock lock(self->mu_);
       self->streams_.erase(ctx);
     }
   } unregister{this, context};
@@ -237,24 +238,24 @@ void IngestService::WriteAndAck(Work& w, grpc::ServerContext* context,
 }
 
 bool IngestService::MarkIdle(grpc::ServerContext* ctx) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (draining_) return false;
   streams_[ctx].decoding = false;
   return true;
 }
 
 void IngestService::MarkBusy(grpc::ServerContext* ctx) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   streams_[ctx].decoding = true;
 }
 
 void IngestService::WorkAdded(grpc::ServerContext* ctx) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ++streams_[ctx].work;
 }
 
 void IngestService::WorkDone(grpc::ServerContext* ctx) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   StreamState& st = streams_[ctx];
   --st.work;
   // Draining: the last batch of a stream waiting for its next frame is acked; end it.
@@ -262,7 +263,7 @@ void IngestService::WorkDone(grpc::ServerContext* ctx) {
 }
 
 void IngestService::Drain() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   draining_ = true;
   for (auto& [ctx, st] : streams_)
     if (!st.decoding && st.work == 0) ctx->TryCancel();

@@ -43,6 +43,7 @@
 #include "collector/sinks/sink.h"
 #include "common/metrics/registry.h"
 #include "logship/v1/ingest.grpc.pb.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector {
 
@@ -128,10 +129,10 @@ class IngestService final : public logship::v1::Ingest::Service {
   std::atomic<AgentRegistry*> agents_{nullptr};
 
   static constexpr size_t kMaxAgentLabels = 2000;
-  std::mutex mu_;
-  std::set<std::string> labelled_agents_;           // GUARDED_BY(mu_): agent label values in use
-  bool draining_ = false;                           // GUARDED_BY(mu_)
-  std::map<grpc::ServerContext*, StreamState> streams_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::set<std::string> labelled_agents_ GUARDED_BY(mu_);  // agent label values in use
+  bool draining_ GUARDED_BY(mu_) = false;
+  std::map<grpc::ServerContext*, StreamState> streams_ GUARDED_BY(mu_);
 };
 
 }  // namespace logship::collector

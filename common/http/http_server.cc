@@ -2,6 +2,7 @@
 
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/thread/mutex.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -142,7 +143,7 @@ Status HttpServer::Start(const std::string& listen, const TlsMaterial* tls) {
     return Status::InvalidArgument("http listen host must be an IPv4 address, got " + host);
   stopping_ = false;
   {
-    std::lock_guard<std::mutex> lock(park_mu_);
+    MutexLock lock(park_mu_);
     resumer_stop_ = false;
   }
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
@@ -172,7 +173,7 @@ Status HttpServer::Start(const std::string& listen, const TlsMaterial* tls) {
 }
 
 void HttpServer::Park(MHD_Connection* connection) {
-  std::lock_guard<std::mutex> lock(park_mu_);
+  MutexLock lock(park_mu_);
   // Once stopping, no new parking: the stream is asked again at once and sees the stop.
   if (resumer_stop_) return;
   MHD_suspend_connection(connection);
@@ -183,8 +184,10 @@ void HttpServer::ResumeLoop() {
   std::vector<MHD_Connection*> due;
   for (bool last = false; !last;) {
     {
-      std::unique_lock<std::mutex> lock(park_mu_);
-      if (!resumer_stop_) park_cv_.wait_for(lock, kParkFor / 4, [&] { return resumer_stop_; });
+      MutexLock lock(park_mu_);
+      const auto until = std::chrono::steady_clock::now() + kParkFor / 4;
+      while (!resumer_stop_ && park_cv_.WaitUntil(park_mu_, until)) {
+      }
       last = resumer_stop_;  // then every parked connection goes: the daemon must not stop with any
       const auto now = std::chrono::steady_clock::now();
       auto split = std::partition(parked_.begin(), parked_.end(),
@@ -202,10 +205,10 @@ void HttpServer::Stop() {
   stopping_ = true;
   if (resumer_.joinable()) {
     {
-      std::lock_guard<std::mutex> lock(park_mu_);
+      MutexLock lock(park_mu_);
       resumer_stop_ = true;
     }
-    park_cv_.notify_all();
+    park_cv_.NotifyAll();
     resumer_.join();
   }
   if (daemon_ != nullptr) MHD_stop_daemon(daemon_);

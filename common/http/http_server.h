@@ -26,6 +26,7 @@
 #include "common/config/config_node.h"
 #include "common/metrics/registry.h"
 #include "common/status.h"
+#include "common/thread/mutex.h"
 
 struct MHD_Daemon;
 struct MHD_Connection;
@@ -111,10 +112,10 @@ class HttpServer {
   MHD_Daemon* daemon_ = nullptr;  // owned; MHD_stop_daemon in Stop()
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::mutex park_mu_;
-  std::condition_variable park_cv_;
-  std::vector<std::pair<std::chrono::steady_clock::time_point, MHD_Connection*>> parked_;  // GUARDED_BY(park_mu_)
-  bool resumer_stop_ = false;  // GUARDED_BY(park_mu_)
+  Mutex park_mu_;
+  CondVar park_cv_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, MHD_Connection*>> parked_ GUARDED_BY(park_mu_);
+  bool resumer_stop_ GUARDED_BY(park_mu_) = false;
   std::thread resumer_;
 };
 

@@ -1,4 +1,5 @@
 #include "common/metrics/registry.h"
+#include "common/thread/mutex.h"
 
 #include <algorithm>
 #include <cmath>
@@ -75,7 +76,7 @@ std::vector<double> LatencyBuckets() {
 }
 
 Registry::Series& Registry::Find(const std::string& name, Type type, const std::string& help, const Labels& labels) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto [it, inserted] = families_.try_emplace(name);
   Family& f = it->second;
   if (inserted) {
@@ -91,14 +92,14 @@ Registry::Series& Registry::Find(const std::string& name, Type type, const std::
 
 Counter& Registry::GetCounter(const std::string& name, const std::string& help, const Labels& labels) {
   Series& s = Find(name, Type::kCounter, help, labels);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!s.counter) s.counter = std::make_unique<Counter>();
   return *s.counter;
 }
 
 Gauge& Registry::GetGauge(const std::string& name, const std::string& help, const Labels& labels) {
   Series& s = Find(name, Type::kGauge, help, labels);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!s.gauge) s.gauge = std::make_unique<Gauge>();
   return *s.gauge;
 }
@@ -106,7 +107,7 @@ Gauge& Registry::GetGauge(const std::string& name, const std::string& help, cons
 Histogram& Registry::GetHistogram(const std::string& name, const std::string& help, const std::vector<double>& bounds,
                                   const Labels& labels) {
   Series& s = Find(name, Type::kHistogram, help, labels);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!s.histogram) s.histogram = std::make_unique<Histogram>(bounds);
   return *s.histogram;
 }
@@ -115,12 +116,12 @@ void Registry::AddCallback(const std::string& name, const std::string& help, con
                            std::function<double()> read) {
   const bool counter = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
   Series& s = Find(name, counter ? Type::kCounter : Type::kGauge, help, labels);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   s.callback = std::move(read);
 }
 
 std::string Registry::Render() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::string out;
   std::vector<uint64_t> buckets;
   for (const auto& [name, f] : families_) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "common/thread/mutex.h"
+
 namespace logship::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -83,8 +85,8 @@ class Registry {
   };
   Series& Find(const std::string& name, Type type, const std::string& help, const Labels& labels);
 
-  mutable std::mutex mu_;
-  std::map<std::string, Family> families_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, Family> families_ GUARDED_BY(mu_);
 };
 
 }  // namespace logship::metrics

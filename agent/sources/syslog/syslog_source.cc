@@ -4,6 +4,7 @@
 
 #include "agent/checkpoint/checkpoint_store.h"
 #include "common/log.h"
+#include "common/thread/mutex.h"
 
 namespace logship::agent::syslog {
 namespace {
@@ -97,12 +98,12 @@ void SyslogSource::ListenAll(bool first) {
 }
 
 void SyslogSource::SetHealth(std::string down) {
-  std::lock_guard<std::mutex> lock(health_mu_);
+  MutexLock lock(health_mu_);
   down_ = std::move(down);
 }
 
 Status SyslogSource::Health() const {
-  std::lock_guard<std::mutex> lock(health_mu_);
+  MutexLock lock(health_mu_);
   if (down_.empty()) return Status::Ok();
   return Status::Unavailable("not listening on " + down_);
 }

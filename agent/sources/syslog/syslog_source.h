@@ -40,6 +40,7 @@
 #include "agent/sources/syslog/tls_session.h"
 #include "agent/sources/syslog/udp_listener.h"
 #include "agent/uv_handle.h"
+#include "common/thread/mutex.h"
 
 namespace logship::agent::syslog {
 
@@ -105,8 +106,8 @@ class SyslogSource final : public Source, private ConnectionHost, private Accept
   UvHandle<uv_timer_t> sweep_timer_;
   UvHandle<uv_idle_t> drain_;
   LogThrottle refused_log_, closed_log_, udp_drop_log_, listen_log_;
-  mutable std::mutex health_mu_;
-  std::string down_;  // GUARDED_BY(health_mu_): listeners that are not listening, "" when all are
+  mutable Mutex health_mu_;
+  std::string down_ GUARDED_BY(health_mu_);  // listeners that are not listening, "" when all are
 };
 
 }  // namespace logship::agent::syslog

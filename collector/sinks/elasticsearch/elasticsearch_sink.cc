@@ -7,6 +7,7 @@
 #include "collector/sinks/elasticsearch/document_encoder.h"
 #include "collector/sinks/elasticsearch/index_template.h"
 #include "common/log.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::elasticsearch {
 namespace {
@@ -57,7 +58,7 @@ void ElasticsearchSink::RegisterMetrics(metrics::Registry& r) {
 }
 
 void ElasticsearchSink::SetBlocked(std::string why) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (why != blocked_ && !why.empty()) LogError(kComponent, why);
   blocked_ = std::move(why);
 }
@@ -77,7 +78,7 @@ Status ElasticsearchSink::Put(const std::string& path, const std::string& body, 
 
 Status ElasticsearchSink::EnsureSetup() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (setup_done_) return Status::Ok();
   }
   if (config_.manage_template) {
@@ -92,7 +93,7 @@ Status ElasticsearchSink::EnsureSetup() {
     LogInfo(kComponent, "installed lifecycle policy " + config_.policy_name + " and index template " +
                             config_.template_name + " for " + IndexPattern(config_));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   setup_done_ = true;
   return Status::Ok();
 }
@@ -270,7 +271,7 @@ Status ElasticsearchSink::HealthCheck() {
   // than any probe could tell.
   HttpResponse r = http_->Request("GET", "/", "", false, /*wait_for_connection=*/false);
   if (r.busy) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return blocked_.empty() ? Status::Ok() : Status::Unavailable(blocked_);
   }
   if (r.status == 0) return Status::Unavailable(r.transport_error);
@@ -279,7 +280,7 @@ Status ElasticsearchSink::HealthCheck() {
     return Status::Unavailable("elasticsearch answered " + std::to_string(r.status) + " " + ErrorSummary(r.body) + ": " +
                                AuthHint(r.status));
   if (r.status >= 500) return Status::Unavailable("elasticsearch answered " + std::to_string(r.status));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!blocked_.empty()) return Status::Unavailable(blocked_);
   return Status::Ok();
 }

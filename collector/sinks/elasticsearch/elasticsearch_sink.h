@@ -30,6 +30,7 @@
 #include "collector/sinks/file_dead_letter_store.h"
 #include "collector/sinks/poison_tracker.h"
 #include "collector/sinks/sink_plugin.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::elasticsearch {
 
@@ -69,9 +70,9 @@ class ElasticsearchSink final : public Sink {
   std::string bulk_path_;
 
   PoisonTracker poison_;        // documents failing retryably (see Write)
-  std::mutex mu_;
-  bool setup_done_ = false;     // GUARDED_BY(mu_)
-  std::string blocked_;         // GUARDED_BY(mu_): why writes are refused (auth, setup); empty = fine
+  Mutex mu_;
+  bool setup_done_ GUARDED_BY(mu_) = false;
+  std::string blocked_ GUARDED_BY(mu_);  // why writes are refused (auth, setup); empty = fine
 
   std::atomic<uint64_t> requests_{0}, request_retries_{0}, items_created_{0}, items_conflict_{0},
       items_retried_{0}, dead_lettered_{0}, malformed_responses_{0};

@@ -5,6 +5,7 @@
 #include "collector/sinks/elasticsearch/gzip.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::elasticsearch {
 namespace {
@@ -65,15 +66,15 @@ EsHttpClient::EsHttpClient(const ElasticsearchConfig& config, std::string author
 EsHttpClient::~EsHttpClient() = default;
 
 uint64_t EsHttpClient::bytes_sent() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return bytes_sent_;
 }
 
 bool EsHttpClient::Borrow(bool wait, Handle* out) {
-  std::unique_lock<std::mutex> lock(mu_);
-  const auto available = [&] { return !idle_.empty() || outstanding_ < config_.concurrency; };
-  if (!wait && !available()) return false;
-  returned_.wait(lock, available);
+  MutexLock lock(mu_);
+  const bool full = idle_.empty() && outstanding_ >= config_.concurrency;
+  if (!wait && full) return false;
+  while (idle_.empty() && outstanding_ >= config_.concurrency) returned_.Wait(mu_);
   ++outstanding_;
   if (!idle_.empty()) {
     *out = std::move(idle_.back());
@@ -85,10 +86,10 @@ bool EsHttpClient::Borrow(bool wait, Handle* out) {
 }
 
 void EsHttpClient::Return(Handle h) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   --outstanding_;
   if (h) idle_.push_back(std::move(h));
-  returned_.notify_one();
+  returned_.NotifyOne();
 }
 
 HttpResponse EsHttpClient::Request(const char* method, const std::string& path, std::string_view body, bool ndjson,
@@ -115,7 +116,7 @@ HttpResponse EsHttpClient::Request(const char* method, const std::string& path, 
   }
   size_t first;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     first = next_url_;
   }
   HttpResponse r;
@@ -123,7 +124,7 @@ HttpResponse EsHttpClient::Request(const char* method, const std::string& path, 
     const size_t u = (first + i) % config_.urls.size();
     r = Perform(h.get(), config_.urls[u], method, path, body, ndjson, gzipped);
     if (r.status != 0) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       next_url_ = u;
       bytes_sent_ += body.size();
       break;

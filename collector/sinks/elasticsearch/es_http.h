@@ -17,6 +17,7 @@
 
 #include "collector/sinks/elasticsearch/elasticsearch_config.h"
 #include "common/status.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::elasticsearch {
 
@@ -59,12 +60,12 @@ class EsHttpClient {
   const ElasticsearchConfig config_;
   const std::string authorization_;  // "Authorization: ApiKey …" or empty
   const std::string user_, password_;
-  mutable std::mutex mu_;
-  std::condition_variable returned_;
-  std::vector<Handle> idle_;    // GUARDED_BY(mu_)
-  uint32_t outstanding_ = 0;    // GUARDED_BY(mu_)
-  size_t next_url_ = 0;         // GUARDED_BY(mu_): the URL that answered last
-  uint64_t bytes_sent_ = 0;     // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar returned_;
+  std::vector<Handle> idle_ GUARDED_BY(mu_);
+  uint32_t outstanding_ GUARDED_BY(mu_) = 0;
+  size_t next_url_ GUARDED_BY(mu_) = 0;  // the URL that answered last
+  uint64_t bytes_sent_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace logship::collector::elasticsearch

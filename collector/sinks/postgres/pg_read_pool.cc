@@ -1,4 +1,5 @@
 #include "collector/sinks/postgres/pg_read_pool.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::postgres {
 
@@ -11,8 +12,11 @@ PgReadPool::~PgReadPool() {
 
 Result<PGconn*> PgReadPool::Acquire() {
   {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, kWaitForConnection, [&] { return !idle_.empty() || open_ < size_; }))
+    MutexLock lock(mu_);
+    const auto until = std::chrono::steady_clock::now() + kWaitForConnection;
+    while (idle_.empty() && open_ >= size_ && cv_.WaitUntil(mu_, until)) {
+    }
+    if (idle_.empty() && open_ >= size_)
       return Status::ResourceExhausted("every console database connection is busy; try again");
     if (!idle_.empty()) {
       PGconn* c = idle_.back();
@@ -43,7 +47,7 @@ Result<PGconn*> PgReadPool::Acquire() {
 
 void PgReadPool::Release(PGconn* conn, bool broken) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (broken) {
       --open_;
     } else {
@@ -51,7 +55,7 @@ void PgReadPool::Release(PGconn* conn, bool broken) {
     }
   }
   if (broken && conn != nullptr) PQfinish(conn);
-  cv_.notify_one();
+  cv_.NotifyOne();
 }
 
 Result<PgResult> PgReadPool::Run(const SqlQuery& query) {

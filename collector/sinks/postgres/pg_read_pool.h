@@ -20,6 +20,7 @@
 #include "collector/sinks/postgres/pg_queries.h"
 #include "collector/sinks/postgres/pg_util.h"
 #include "common/status.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::postgres {
 
@@ -44,10 +45,10 @@ class PgReadPool {
   const std::string dsn_;
   const uint32_t size_;
   const std::chrono::milliseconds statement_timeout_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<PGconn*> idle_;  // GUARDED_BY(mu_)
-  uint32_t open_ = 0;          // connections idle or in use, GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<PGconn*> idle_ GUARDED_BY(mu_);
+  uint32_t open_ GUARDED_BY(mu_) = 0;  // connections idle or in use
 };
 
 }  // namespace logship::collector::postgres

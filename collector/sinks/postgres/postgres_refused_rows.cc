@@ -9,6 +9,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/utf8.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::postgres {
 namespace {
@@ -173,14 +174,14 @@ Result<size_t> PostgresSink::Store(const std::vector<DeadLetter>& letters) {
 bool PostgresSink::DeadLetterRoom(PGconn* c) {
   const auto now = std::chrono::steady_clock::now();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (now < dead_letter_checked_ + std::chrono::seconds(30)) return !dead_letter_full_;
     dead_letter_checked_ = now;
   }
   PgResult r(PQexec(c, ("SELECT pg_total_relation_size('" + Quote(config_.table + "_dead_letter") + "'::regclass)").c_str()));
   const bool full = PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1 &&
                     std::strtoull(PQgetvalue(r.get(), 0, 0), nullptr, 10) >= config_.dead_letter_max_bytes;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (full && !dead_letter_full_)
     LogError(kComponent, config_.table + "_dead_letter reached its limit of " +
                              std::to_string(config_.dead_letter_max_bytes) +

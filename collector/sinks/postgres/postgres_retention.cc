@@ -13,6 +13,7 @@
 #include "collector/sinks/postgres/schema.h"
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::postgres {
 namespace {
@@ -95,7 +96,7 @@ Result<int> PostgresSink::EnforceRetention() {
       ++dropped;
       ++dropped_partitions_;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         partitions_.erase(day);
       }
       LogInfo(kComponent, "retention: dropped " + part + (config_.archive_dir.empty() ? "" : " (archived)"));
@@ -117,7 +118,7 @@ int64_t PostgresSink::RetentionToday(PGconn* c) {
   if (PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1)
     today = std::min<int64_t>(today, std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10));
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (retention_day_ != INT64_MIN) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::hours>(now - retention_checked_).count();
     const int64_t allowed = retention_day_ + elapsed / 24 + 1;
@@ -136,12 +137,17 @@ int64_t PostgresSink::RetentionToday(PGconn* c) {
 }
 
 void PostgresSink::RetentionLoop() {
-  std::unique_lock<std::mutex> lock(retention_mu_);
-  while (!retention_wake_.wait_for(lock, config_.retention_interval, [this] { return stopping_; })) {
-    lock.unlock();
+  while (!SleepUnlessStopping(config_.retention_interval)) {
     if (auto r = EnforceRetention(); !r.ok()) LogWarn(kComponent, "retention pass failed: " + r.status().message());
-    lock.lock();
   }
+}
+
+bool PostgresSink::SleepUnlessStopping(std::chrono::milliseconds d) {
+  MutexLock lock(retention_mu_);
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stopping_ && retention_wake_.WaitUntil(retention_mu_, until)) {
+  }
+  return stopping_;
 }
 
 }  // namespace logship::collector::postgres

@@ -20,6 +20,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/utf8.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::postgres {
 namespace {
@@ -38,16 +39,16 @@ PostgresSink::PostgresSink(PostgresConfig config)
 
 PostgresSink::~PostgresSink() {
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
+    MutexLock lock(queue_mu_);
     stopping_writers_ = true;
   }
-  queued_.notify_all();
+  queued_.NotifyAll();
   for (auto& t : writers_) t.join();
   {
-    std::lock_guard<std::mutex> lock(retention_mu_);
+    MutexLock lock(retention_mu_);
     stopping_ = true;
   }
-  retention_wake_.notify_all();
+  retention_wake_.NotifyAll();
   if (retention_.joinable()) retention_.join();
 }
 
@@ -80,7 +81,7 @@ Status PostgresSink::Connect(Conn* conn) {
   PQsetNoticeProcessor(conn->get(), [](void*, const char*) {}, nullptr);
   if (Status s = Exec(conn->get(), "SET synchronous_commit = on; SET client_encoding = 'UTF8'"); !s.ok()) return s;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (schema_ready_) return Status::Ok();
   }
   auto version = MigrateSchema(conn->get(), config_);
@@ -88,7 +89,7 @@ Status PostgresSink::Connect(Conn* conn) {
   std::vector<int64_t> days;
   for (int64_t d = Today() - 1; d <= Today() + static_cast<int64_t>(config_.partitions_ahead_days); ++d) days.push_back(d);
   if (Status s = EnsurePartitions(conn->get(), days); !s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!schema_ready_) LogInfo(kComponent, "table " + config_.table + " ready (schema version " + std::to_string(*version) + ")");
   schema_ready_ = true;
   return Status::Ok();
@@ -97,7 +98,7 @@ Status PostgresSink::Connect(Conn* conn) {
 Status PostgresSink::EnsurePartitions(PGconn* c, const std::vector<int64_t>& days) {
   std::vector<int64_t> missing;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     const auto now = std::chrono::steady_clock::now();
     for (int64_t d : days) {
       if (partitions_.count(d)) continue;
@@ -131,11 +132,11 @@ Status PostgresSink::EnsurePartitions(PGconn* c, const std::vector<int64_t>& day
       // the partition is tried again later, not on every batch.
       LogWarn(kComponent, "no partition for " + DayDate(d) + " (rows go to the default partition; retried in " +
                               std::to_string(kPartitionRetry.count()) + " s): " + s.message());
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       failed_partitions_[d] = std::chrono::steady_clock::now() + kPartitionRetry;
       continue;
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     partitions_.insert(d);
     failed_partitions_.erase(d);
   }
@@ -143,8 +144,8 @@ Status PostgresSink::EnsurePartitions(PGconn* c, const std::vector<int64_t>& day
 }
 
 PostgresSink::Conn PostgresSink::Borrow() {
-  std::unique_lock<std::mutex> lock(mu_);
-  returned_.wait(lock, [&] { return !idle_.empty() || outstanding_ < config_.connections; });
+  MutexLock lock(mu_);
+  while (idle_.empty() && outstanding_ >= config_.connections) returned_.Wait(mu_);
   ++outstanding_;
   if (!idle_.empty()) {
     Conn c = std::move(idle_.back());
@@ -155,10 +156,10 @@ PostgresSink::Conn PostgresSink::Borrow() {
 }
 
 void PostgresSink::Return(Conn conn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   --outstanding_;
   if (conn) idle_.push_back(std::move(conn));
-  returned_.notify_one();
+  returned_.NotifyOne();
 }
 
 Status PostgresSink::CopyRows(PGconn* c, const std::string& target, const std::vector<std::string_view>& parts,
@@ -203,13 +204,19 @@ WriteResult PostgresSink::Write(const DecodedBatch& batch) {
   EncodeCopyRows(batch, &p.rows);
   p.records = static_cast<size_t>(batch.batch->records_size());
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
+    MutexLock lock(queue_mu_);
     queue_.push_back(&p);
   }
-  queued_.notify_one();
-  std::unique_lock<std::mutex> lock(queue_mu_);
-  written_.wait(lock, [&] { return p.done; });
+  queued_.NotifyOne();
+  MutexLock lock(queue_mu_);
+  while (!p.done) written_.Wait(queue_mu_);
   return p.result;
+}
+
+size_t PostgresSink::QueuedRows() const {
+  size_t n = 0;
+  for (const Pending* q : queue_) n += q->records;
+  return n;
 }
 
 void PostgresSink::WriterLoop() {
@@ -217,18 +224,13 @@ void PostgresSink::WriterLoop() {
   for (;;) {
     std::vector<Pending*> group;
     {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queued_.wait(lock, [&] { return stopping_writers_ || !queue_.empty(); });
+      MutexLock lock(queue_mu_);
+      while (!stopping_writers_ && queue_.empty()) queued_.Wait(queue_mu_);
       if (queue_.empty()) return;  // stopping
       // Give other streams batch_linger to add theirs, unless there is a full group already.
       const auto deadline = std::chrono::steady_clock::now() + config_.batch_linger;
-      const auto queued_rows = [&] {
-        size_t n = 0;
-        for (const Pending* q : queue_) n += q->records;
-        return n;
-      };
-      while (config_.batch_linger.count() > 0 && queued_rows() < config_.batch_rows && !stopping_writers_ &&
-             queued_.wait_until(lock, deadline) != std::cv_status::timeout) {
+      while (config_.batch_linger.count() > 0 && QueuedRows() < config_.batch_rows && !stopping_writers_ &&
+             queued_.WaitUntil(queue_mu_, deadline)) {
       }
       size_t rows = 0;
       while (!queue_.empty() && (group.empty() || rows + queue_.front()->records <= config_.batch_rows)) {
@@ -239,10 +241,10 @@ void PostgresSink::WriterLoop() {
     }
     WriteGroup(&conn, group);
     {
-      std::lock_guard<std::mutex> lock(queue_mu_);
+      MutexLock lock(queue_mu_);
       for (Pending* p : group) p->done = true;
     }
-    written_.notify_all();
+    written_.NotifyAll();
   }
 }
 
@@ -297,7 +299,7 @@ void PostgresSink::WriteGroup(Conn* conn, const std::vector<Pending*>& group) {
   std::string error;
   for (const Pending* p : group)
     if (p->result.outcome != WriteOutcome::kOk) error = p->result.reason;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   last_write_error_ = error;
 }
 
@@ -338,7 +340,7 @@ Status PostgresSink::HealthCheck() {
   if (!s.ok()) conn.reset();
   Return(std::move(conn));
   if (!s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!last_write_error_.empty()) return Status::Unavailable("last write failed: " + last_write_error_);
   return Status::Ok();
 }

@@ -34,6 +34,7 @@
 #include "collector/sinks/postgres/postgres_config.h"
 #include "collector/sinks/poison_tracker.h"
 #include "collector/sinks/sink.h"
+#include "common/thread/mutex.h"
 
 namespace logship::collector::postgres {
 
@@ -67,10 +68,12 @@ class PostgresSink final : public Sink, public DeadLetterStore {
     const DecodedBatch* batch = nullptr;
     std::string rows;  // COPY text
     size_t records = 0;
-    bool done = false;  // GUARDED_BY(queue_mu_)
+    bool done = false;  // guarded by queue_mu_ (the enclosing sink's)
     WriteResult result;
   };
   void WriterLoop();
+  size_t QueuedRows() const REQUIRES(queue_mu_);
+  bool SleepUnlessStopping(std::chrono::milliseconds d) EXCLUDES(retention_mu_);  // true: stopping
   void WriteGroup(Conn* conn, const std::vector<Pending*>& group);
   WriteResult WriteOne(PGconn* conn, const Pending& p);
 
@@ -99,32 +102,32 @@ class PostgresSink final : public Sink, public DeadLetterStore {
   const PostgresConfig config_;
   const std::string table_;  // quoted identifier
 
-  std::mutex mu_;
-  std::condition_variable returned_;
-  std::vector<Conn> idle_;          // GUARDED_BY(mu_)
-  uint32_t outstanding_ = 0;        // GUARDED_BY(mu_): connections lent out or being made
-  bool schema_ready_ = false;       // GUARDED_BY(mu_)
-  std::set<int64_t> partitions_;    // GUARDED_BY(mu_): days known to have a partition
-  std::map<int64_t, std::chrono::steady_clock::time_point> failed_partitions_;  // GUARDED_BY(mu_): retry after
-  std::string last_write_error_;    // GUARDED_BY(mu_): empty after a successful write
-  int64_t retention_day_ = INT64_MIN;                     // GUARDED_BY(mu_): today at the last pass
-  std::chrono::steady_clock::time_point dead_letter_checked_;  // GUARDED_BY(mu_)
-  bool dead_letter_full_ = false;                              // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point retention_checked_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar returned_;
+  std::vector<Conn> idle_ GUARDED_BY(mu_);
+  uint32_t outstanding_ GUARDED_BY(mu_) = 0;  // connections lent out or being made
+  bool schema_ready_ GUARDED_BY(mu_) = false;
+  std::set<int64_t> partitions_ GUARDED_BY(mu_);  // days known to have a partition
+  std::map<int64_t, std::chrono::steady_clock::time_point> failed_partitions_ GUARDED_BY(mu_);  // retry after
+  std::string last_write_error_ GUARDED_BY(mu_);  // empty after a successful write
+  int64_t retention_day_ GUARDED_BY(mu_) = INT64_MIN;  // today at the last pass
+  std::chrono::steady_clock::time_point dead_letter_checked_ GUARDED_BY(mu_);
+  bool dead_letter_full_ GUARDED_BY(mu_) = false;
+  std::chrono::steady_clock::time_point retention_checked_ GUARDED_BY(mu_);
 
-  std::mutex queue_mu_;
-  std::condition_variable queued_, written_;
-  std::deque<Pending*> queue_;      // GUARDED_BY(queue_mu_)
-  bool stopping_writers_ = false;   // GUARDED_BY(queue_mu_)
+  mutable Mutex queue_mu_;
+  CondVar queued_, written_;
+  std::deque<Pending*> queue_ GUARDED_BY(queue_mu_);
+  bool stopping_writers_ GUARDED_BY(queue_mu_) = false;
   std::vector<std::thread> writers_;
 
   PoisonTracker poison_;            // batches failing retryably (see WriteRowByRow)
   std::atomic<uint64_t> dead_letters_dropped_{0};
   std::atomic<uint64_t> dead_lettered_{0}, conflict_batches_{0}, dropped_partitions_{0}, transactions_{0};
   std::thread retention_;
-  std::mutex retention_mu_;
-  std::condition_variable retention_wake_;
-  bool stopping_ = false;           // GUARDED_BY(retention_mu_)
+  Mutex retention_mu_;
+  CondVar retention_wake_;
+  bool stopping_ GUARDED_BY(retention_mu_) = false;
 };
 
 }  // namespace logship::collector::postgres
