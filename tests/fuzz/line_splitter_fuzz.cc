@@ -20,6 +20,8 @@ class Collect final : public logship::agent::Emitter {
     records.emplace_back(r.body);
   }
   bool Accepting() const override { return true; }
+  void PositionsMoved(logship::agent::PositionTracker&) override {}
+  void ApplyNow(std::string_view, std::string) override {}
   std::vector<std::string> records;
   uint64_t last_end = 0;
 };

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "collector/model/severity.h"
 #include "collector/pipeline/pipeline.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -23,6 +24,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (batch.records_size() != 1) __builtin_trap();
   const std::string text(reinterpret_cast<const char*>(data), size);
   (void)logship::collector::ParseTimestampNanos(text);
-  (void)logship::collector::ParseSeverity(text);
+  (void)logship::collector::SeverityFromText(text);
   return 0;
 }
