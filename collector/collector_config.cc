@@ -21,13 +21,16 @@ SinkDelivery ParseDelivery(ConfigMap& m, const SinkPlugin& plugin) {
   return d;
 }
 
-// `sinks:`: each key is a plugin's type; a section may be empty (`blackhole:`).
+// `sinks:`: each key is a plugin's type; a section may be empty (`blackhole:`). Kept in the
+// file's order, which is the order required sinks are written in (delivery/batch_writer.h).
 std::vector<std::shared_ptr<const SinkConfig>> ParseSinks(const ConfigNode& node) {
   ConfigMap sinks(node);
   std::vector<std::shared_ptr<const SinkConfig>> out;
-  for (const SinkPlugin* plugin : SinkPlugins()) {
-    const std::string type(plugin->type);
-    if (!sinks.Has(type)) continue;
+  for (const auto& kv : node.raw()) {
+    const std::string type = kv.first.Scalar();
+    const SinkPlugin* plugin = FindSinkPlugin(type);
+    if (!plugin)
+      ConfigNode(kv.first, node.file(), node.path()).Fail("unknown key \"" + type + "\" (a sink: " + SinkTypeList() + ")");
     ConfigNode section = sinks.Optional(type);
     if (section.IsNull()) section = ConfigNode(YAML::Node(YAML::NodeType::Map), section.file(), section.path());
     ConfigMap m(section);
@@ -36,11 +39,6 @@ std::vector<std::shared_ptr<const SinkConfig>> ParseSinks(const ConfigNode& node
     config->delivery = ParseDelivery(m, *plugin);
     m.Finish();
     out.push_back(std::move(config));
-  }
-  for (const auto& kv : node.raw()) {
-    if (!FindSinkPlugin(kv.first.Scalar()))
-      ConfigNode(kv.first, node.file(), node.path())
-          .Fail("unknown key \"" + kv.first.Scalar() + "\" (a sink: " + SinkTypeList() + ")");
   }
   if (out.empty()) node.Fail("configure at least one sink (" + SinkTypeList() + ")");
   bool required = false;

@@ -22,6 +22,7 @@ PACKAGES=(
   python3-grpcio python3-grpc-tools python3-protobuf         # OTLP and raw-frame test clients
   rpm lintian dpkg-dev file debootstrap systemd iproute2     # packages: rpmbuild, lint, shlibdeps, chroot, unit checks
   docker.io docker-compose prometheus                        # collector image test, compose check, promtool + scrape test
+  openjdk-17-jdk-headless maven                              # real OpenSearch/Elasticsearch nodes (tests/engines)
 )
 
 # Node.js and npm (browser tests): from Debian (nodejs 18, npm 9) where absent; a Node.js that
@@ -62,3 +63,8 @@ if [[ ! -d "$TOOLS/lizard-1.17.10.dist-info" ]]; then
   /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS" lizard==1.17.10
   echo "install-deps: lizard 1.17.10 in $TOOLS"
 fi
+
+# Real search engines for the Elasticsearch sink's tests (tests/engines/README.md): the
+# OpenSearch and Elasticsearch integration-test distributions from Maven Central, cached in
+# the git-ignored .cache/engines (about 250 MB; a second run checks the cache and returns).
+/usr/bin/python3 "$REPO/tests/engines/fetch.py" opensearch elasticsearch

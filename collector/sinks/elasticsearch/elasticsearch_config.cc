@@ -87,6 +87,8 @@ ElasticsearchConfig ParseElasticsearchConfig(ConfigMap& m) {
   c.manage_template = m.Bool("manage_template", c.manage_template);
   c.template_name = m.String("template_name", c.template_name);
   if (!ValidIndexName(c.template_name)) m.Require("template_name").Fail("not a valid template name");
+  c.template_priority = static_cast<uint32_t>(
+      m.Int("template_priority", c.data_stream.empty() ? 200 : 210, 101, 1000000));
   c.policy_name = m.String("policy_name", c.policy_name);
   if (!ValidIndexName(c.policy_name)) m.Require("policy_name").Fail("not a valid policy name");
   c.retention_days = static_cast<uint32_t>(m.Int("retention_days", c.retention_days, 0, 36500));

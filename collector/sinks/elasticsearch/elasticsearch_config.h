@@ -34,6 +34,9 @@ struct ElasticsearchConfig : SinkConfig {
   // On start: PUT the index template and the lifecycle policy (off: the cluster's own).
   bool manage_template = true;
   std::string template_name = "logship";
+  // Above the engines' built-in `logs-*-*` (100). Overlapping templates may not share a
+  // priority: a data stream's exact name (210) wins over the dated pattern (200).
+  uint32_t template_priority = 200;
   std::string policy_name = "logship";
   uint32_t retention_days = 30;             // ILM delete phase; 0: never delete
   std::string rollover_max_age = "1d";      // data streams only

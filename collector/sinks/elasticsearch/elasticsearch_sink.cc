@@ -63,17 +63,28 @@ void ElasticsearchSink::SetBlocked(std::string why) {
   blocked_ = std::move(why);
 }
 
-Status ElasticsearchSink::Put(const std::string& path, const std::string& body, const char* what,
-                              const char* privilege) {
-  HttpResponse r = http_->Request("PUT", path, body, false);
-  if (r.status == 0) return Status::Unavailable("cannot install the " + std::string(what) + ": " + r.transport_error);
-  if (r.status >= 200 && r.status < 300) return Status::Ok();
+Status ElasticsearchSink::SetupRefused(const HttpResponse& r, const std::string& what, const char* privilege) {
+  if (r.status == 0) return Status::Unavailable("cannot install the " + what + ": " + r.transport_error);
   std::string msg = "the cluster at " + r.url + " refused the " + what + " (" + std::to_string(r.status) + " " +
                     ErrorSummary(r.body) + ")";
   if (r.status == 401) msg += "; " + AuthHint(401);
+  else if (IsNoEndpoint(r.body)) msg += "; no such endpoint there: check urls (and any proxy in between)";
   else if (r.status == 403) msg += std::string("; grant the ") + privilege + " cluster privilege or set manage_template: false";
   else if (r.status >= 400 && r.status < 500) msg += "; or set manage_template: false and install your own";
   return r.status >= 500 || r.status == 429 ? Status::Unavailable(msg) : Status::InvalidArgument(msg);
+}
+
+Result<EngineInfo> ElasticsearchSink::DetectEngine() {
+  HttpResponse r = http_->Request("GET", "/", "", false);
+  if (r.status == 0) return Status::Unavailable("cannot reach the cluster: " + r.transport_error);
+  if (r.status == 200)
+    if (auto info = ParseRootInfo(r.body); info.ok()) return info;
+  // GET / refused (no `monitor` privilege, or a build without the root endpoint): ask the node.
+  r = http_->Request("GET", "/_nodes/_local?filter_path=nodes.*.version", "", false);
+  if (r.status == 200)
+    if (auto info = ParseNodesInfo(r.body); info.ok()) return info;
+  if (r.status == 0) return Status::Unavailable("cannot reach the cluster: " + r.transport_error);
+  return EngineInfo{};  // unknown: Elasticsearch, newest behaviour
 }
 
 Status ElasticsearchSink::EnsureSetup() {
@@ -82,16 +93,30 @@ Status ElasticsearchSink::EnsureSetup() {
     if (setup_done_) return Status::Ok();
   }
   if (config_.manage_template) {
-    if (Status s = Put("/_ilm/policy/" + config_.policy_name, LifecyclePolicyJson(config_), "lifecycle policy",
-                       "manage_ilm");
-        !s.ok())
-      return s;
-    if (Status s = Put("/_index_template/" + config_.template_name, IndexTemplateJson(config_), "index template",
-                       "manage_index_templates");
-        !s.ok())
-      return s;
-    LogInfo(kComponent, "installed lifecycle policy " + config_.policy_name + " and index template " +
-                            config_.template_name + " for " + IndexPattern(config_));
+    auto engine = DetectEngine();
+    if (!engine.ok()) return engine.status();
+    const bool opensearch = engine->opensearch();
+    const std::string policy = std::string(opensearch ? "ISM" : "ILM") + " policy";
+    const HttpResponse r = http_->Request("PUT", engine->LifecyclePolicyPath(config_.policy_name),
+                                          LifecyclePolicyJson(config_, *engine), false);
+    bool lifecycle = r.status >= 200 && r.status < 300;
+    if (opensearch && r.status == 409) {
+      lifecycle = true;  // ISM updates need the stored version: keep the policy already there
+      LogInfo(kComponent, "keeping the existing ISM policy " + config_.policy_name);
+    } else if (!lifecycle && (r.status == 404 || r.status == 405 || (r.status == 400 && IsNoEndpoint(r.body)))) {
+      // Logs are worth more than retention: write without a lifecycle, and say so.
+      LogWarn(kComponent, engine->Describe() + " at " + r.url + " has no " + policy +
+                              " API (the plugin is not installed): indices are created without a lifecycle, "
+                              "so retention_days and rollover are not applied; install " +
+                              (opensearch ? "the index-management plugin" : "ILM") + " or manage retention yourself");
+    } else if (!lifecycle) {
+      return SetupRefused(r, policy, opensearch ? "cluster:admin/opendistro/ism/policy/write" : "manage_ilm");
+    }
+    const HttpResponse t = http_->Request("PUT", "/_index_template/" + config_.template_name,
+                                          IndexTemplateJson(config_, *engine, lifecycle && !opensearch), false);
+    if (t.status < 200 || t.status >= 300) return SetupRefused(t, "index template", "manage_index_templates");
+    LogInfo(kComponent, engine->Describe() + ": installed " + (lifecycle ? policy + " " + config_.policy_name + " and " : "") +
+                            "index template " + config_.template_name + " for " + IndexPattern(config_));
   }
   MutexLock lock(mu_);
   setup_done_ = true;
@@ -102,6 +127,7 @@ Status ElasticsearchSink::EnsureSetup() {
 struct ElasticsearchSink::Pass {
   const DecodedBatch& batch;
   std::vector<BulkItem> items;
+  std::unordered_set<std::string> stored;  // ids stored by this or an earlier write of the batch
   std::vector<size_t> again;        // indexes of documents to send in a later Write
   std::vector<DeadLetter> dead;     // refused for good
   std::string last_problem;
@@ -113,11 +139,18 @@ WriteResult ElasticsearchSink::Write(const DecodedBatch& batch) {
     if (s.code() == Status::Code::kInvalidArgument) SetBlocked(s.message());
     return {WriteOutcome::kRetry, s.message()};
   }
-  Pass pass{batch, EncodeBulkItems(batch, config_), {}, {}, {}};
-  std::vector<size_t> all(pass.items.size());
-  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  if (auto final = Send(pass, all, config_.bulk_max_bytes)) return *final;
-  return Finish(pass);
+  Pass pass{batch, EncodeBulkItems(batch, config_), {}, {}, {}, {}};
+  // A retry of a batch sends only what earlier writes did not store (batch_progress.h).
+  const std::string key = batch.agent_id + '/' + (pass.items.empty() ? "" : pass.items.front().id);
+  pass.stored = progress_.Take(key);
+  std::vector<size_t> todo;
+  todo.reserve(pass.items.size());
+  for (size_t i = 0; i < pass.items.size(); ++i)
+    if (!pass.stored.contains(pass.items[i].id)) todo.push_back(i);
+  std::optional<WriteResult> final = Send(pass, todo, config_.bulk_max_bytes);
+  WriteResult result = final ? *final : Finish(pass);
+  if (result.outcome == WriteOutcome::kRetry) progress_.Keep(key, std::move(pass.stored));
+  return result;
 }
 
 std::optional<WriteResult> ElasticsearchSink::Send(Pass& pass, const std::vector<size_t>& docs, size_t max_bytes) {
@@ -154,6 +187,14 @@ std::optional<WriteResult> ElasticsearchSink::Answer(Pass& pass, const std::vect
   }
   if (r.status == 429 || r.status == 408 || r.status >= 500)
     return retry_later(std::to_string(r.status) + " " + ErrorSummary(r.body));
+  if ((r.status == 400 || r.status == 405) && IsNoEndpoint(r.body)) {
+    // No _bulk at that address (a path prefix or proxy that is not the cluster's): no
+    // document is at fault, so none is dead-lettered.
+    const std::string why = "elasticsearch at " + r.url + " has no _bulk endpoint there (" + std::to_string(r.status) +
+                            " " + ErrorSummary(r.body) + "); check urls (and any proxy in between)";
+    SetBlocked(why);
+    return WriteResult{WriteOutcome::kRetry, why};
+  }
   if ((r.status == 400 || r.status == 413) && chunk.size() > 1) {
     // Too large, or a request-level 400 caused by one of the documents: send them one by
     // one now (no wait: a split, not a retry), so only the culprit is set aside.
@@ -202,6 +243,7 @@ std::optional<WriteResult> ElasticsearchSink::TakeItems(Pass& pass, const std::v
     switch (action) {
       case ItemAction::kStored:
         ++(res.status == 409 ? items_conflict_ : items_created_);
+        pass.stored.insert(pass.items[index].id);
         poison_.Forget(pass.items[index].id);
         break;
       case ItemAction::kRetry:

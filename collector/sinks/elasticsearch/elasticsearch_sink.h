@@ -5,13 +5,16 @@
 // Item outcomes (bulk_response.h): 200/201 and 409 (already stored: a re-send) count as
 // stored; 429/5xx items (and whole-request 429/5xx/timeouts) make the write kRetry, which
 // the collector tries again within the sink's retry_budget (delivery/batch_writer.h), then
-// hands back to the agent; the sink itself never waits. 400 and other document errors go to
+// hands back to the agent; the sink itself never waits. A retry sends only the documents
+// not stored yet (batch_progress.h). 400 and other document errors go to
 // the dead-letter store, once, by the write that ends the batch. 401/403 fail the batch with
 // a clear error and make HealthCheck fail, so the collector turns NOT_SERVING.
 //
-// On the first write (and until it succeeds) the sink installs its index template and
-// lifecycle policy (index_template.h) unless manage_template is off; a refusal is
-// reported with what to grant, and nothing is written before it is fixed.
+// On the first write (and until it succeeds) the sink asks which engine answers
+// (engine_info.h) and installs its index template and lifecycle policy for it
+// (index_template.h: ILM on Elasticsearch, ISM on OpenSearch) unless manage_template is
+// off. A refusal is reported with what to grant, and nothing is written before it is
+// fixed; a cluster without the lifecycle API gets the template alone, with a warning.
 //
 // Thread-safe: Write() runs on several stream threads at once.
 #pragma once
@@ -21,11 +24,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "collector/model/dead_letter_store.h"
+#include "collector/sinks/elasticsearch/batch_progress.h"
 #include "collector/sinks/elasticsearch/bulk_response.h"
 #include "collector/sinks/elasticsearch/elasticsearch_config.h"
+#include "collector/sinks/elasticsearch/engine_info.h"
 #include "collector/sinks/elasticsearch/es_http.h"
 #include "collector/sinks/file_dead_letter_store.h"
 #include "collector/sinks/poison_tracker.h"
@@ -60,7 +66,8 @@ class ElasticsearchSink final : public Sink {
   std::optional<WriteResult> TakeItems(Pass& pass, const std::vector<size_t>& chunk,
                                        const std::vector<BulkItemResult>& results);
   WriteResult Finish(Pass& pass);
-  Status Put(const std::string& path, const std::string& body, const char* what, const char* privilege);
+  Result<EngineInfo> DetectEngine();
+  Status SetupRefused(const HttpResponse& response, const std::string& what, const char* privilege);
   void SetBlocked(std::string why);
 
   const ElasticsearchConfig config_;
@@ -70,6 +77,7 @@ class ElasticsearchSink final : public Sink {
   std::string bulk_path_;
 
   PoisonTracker poison_;        // documents failing retryably (see Write)
+  BatchProgress progress_;      // what retried batches already stored
   Mutex mu_;
   bool setup_done_ GUARDED_BY(mu_) = false;
   std::string blocked_ GUARDED_BY(mu_);  // why writes are refused (auth, setup); empty = fine

@@ -31,7 +31,8 @@ void Object(JsonWriter& w, const char* name, std::initializer_list<std::pair<con
 
 }  // namespace
 
-std::string IndexTemplateJson(const ElasticsearchConfig& config) {
+std::string IndexTemplateJson(const ElasticsearchConfig& config, const EngineInfo& engine, bool ilm_attached) {
+  const std::string nanos(engine.NanosDateType()), labels(engine.LabelsType());
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -40,7 +41,7 @@ std::string IndexTemplateJson(const ElasticsearchConfig& config) {
   w.String(IndexPattern(config).c_str());
   w.EndArray();
   w.Key("priority");
-  w.Int(200);
+  w.Uint(config.template_priority);
   if (!config.data_stream.empty()) {
     w.Key("data_stream");
     w.StartObject();
@@ -48,18 +49,20 @@ std::string IndexTemplateJson(const ElasticsearchConfig& config) {
   }
   w.Key("template");
   w.StartObject();
-  w.Key("settings");
-  w.StartObject();
-  w.Key("index.lifecycle.name");
-  w.String(config.policy_name.c_str());
-  w.EndObject();
+  if (ilm_attached) {  // ISM attaches through the policy's ism_template instead
+    w.Key("settings");
+    w.StartObject();
+    w.Key("index.lifecycle.name");
+    w.String(config.policy_name.c_str());
+    w.EndObject();
+  }
   w.Key("mappings");
   w.StartObject();
   w.Key("properties");
   w.StartObject();
-  Typed(w, "@timestamp", "date_nanos");
+  Typed(w, "@timestamp", nanos.c_str());
   Typed(w, "message", "text");
-  Object(w, "event", {{"created", "date_nanos"}, {"severity", "long"}});
+  Object(w, "event", {{"created", nanos.c_str()}, {"severity", "long"}});
   w.Key("log");
   w.StartObject();
   w.Key("properties");
@@ -76,7 +79,7 @@ std::string IndexTemplateJson(const ElasticsearchConfig& config) {
   Object(w, "transaction", {{"id", "keyword"}});
   Object(w, "ecs", {{"version", "keyword"}});
   // Arbitrary attribute keys: one field in the mapping, however many keys the logs have.
-  Typed(w, "labels", "flattened");
+  Typed(w, "labels", labels.c_str());
   w.EndObject();
   w.EndObject();
   w.EndObject();
@@ -91,7 +94,7 @@ std::string IndexTemplateJson(const ElasticsearchConfig& config) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string LifecyclePolicyJson(const ElasticsearchConfig& config) {
+std::string IlmPolicyJson(const ElasticsearchConfig& config) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -138,6 +141,90 @@ std::string LifecyclePolicyJson(const ElasticsearchConfig& config) {
   w.EndObject();
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
+}
+
+// {"policy":{"description","default_state":"hot","states":[hot (rollover for data streams;
+// to delete after retention_days), delete],"ism_template":[{"index_patterns":[…]}]}}
+std::string IsmPolicyJson(const ElasticsearchConfig& config) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("policy");
+  w.StartObject();
+  w.Key("description");
+  w.String("managed by logship");
+  w.Key("default_state");
+  w.String("hot");
+  w.Key("states");
+  w.StartArray();
+  w.StartObject();
+  w.Key("name");
+  w.String("hot");
+  w.Key("actions");
+  w.StartArray();
+  if (!config.data_stream.empty()) {
+    w.StartObject();
+    w.Key("rollover");
+    w.StartObject();
+    w.Key("min_index_age");
+    w.String(config.rollover_max_age.c_str());
+    w.Key("min_primary_shard_size");
+    w.String(config.rollover_max_primary_shard_size.c_str());
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("transitions");
+  w.StartArray();
+  if (config.retention_days > 0) {
+    w.StartObject();
+    w.Key("state_name");
+    w.String("delete");
+    w.Key("conditions");
+    w.StartObject();
+    w.Key("min_index_age");
+    w.String((std::to_string(config.retention_days) + "d").c_str());
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  if (config.retention_days > 0) {
+    w.StartObject();
+    w.Key("name");
+    w.String("delete");
+    w.Key("actions");
+    w.StartArray();
+    w.StartObject();
+    w.Key("delete");
+    w.StartObject();
+    w.EndObject();
+    w.EndObject();
+    w.EndArray();
+    w.Key("transitions");
+    w.StartArray();
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("ism_template");
+  w.StartArray();
+  w.StartObject();
+  w.Key("index_patterns");
+  w.StartArray();
+  w.String(IndexPattern(config).c_str());
+  w.EndArray();
+  w.Key("priority");
+  w.Uint(config.template_priority);
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string LifecyclePolicyJson(const ElasticsearchConfig& config, const EngineInfo& engine) {
+  return engine.opensearch() ? IsmPolicyJson(config) : IlmPolicyJson(config);
 }
 
 }  // namespace logship::collector::elasticsearch

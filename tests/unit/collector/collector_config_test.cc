@@ -84,6 +84,17 @@ TEST_CASE("collector config: a blackhole sink with no settings is enough") {
   CHECK(c.SinkOf<postgres::PostgresConfig>("postgres") == nullptr);
 }
 
+TEST_CASE("collector config: sinks keep the file's order (required sinks are written in it)") {
+  const CollectorConfig a =
+      ParseCollectorConfig("sinks:\n  elasticsearch: {urls: ['http://x:9200']}\n  postgres: {dsn: x}\n", "c.yaml");
+  REQUIRE(a.sinks.size() == 2);
+  CHECK(a.sinks[0]->type == "elasticsearch");
+  CHECK(a.sinks[1]->type == "postgres");
+  const CollectorConfig b =
+      ParseCollectorConfig("sinks:\n  postgres: {dsn: x}\n  elasticsearch: {urls: ['http://x:9200']}\n", "c.yaml");
+  CHECK(b.sinks[0]->type == "postgres");
+}
+
 TEST_CASE("collector config: table names must be lower-case SQL identifiers") {
   for (const char* bad : {"Logs", "1logs", "logs;drop", "my-logs", "\"logs\"", "public.logs",
                           "a_very_long_table_name_that_goes_past_the_limit_x"}) {
