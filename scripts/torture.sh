@@ -2,7 +2,7 @@
 # Long torture runs (tests/torture/README.md): N seeds, or as many as fit in M minutes.
 #
 #   scripts/torture.sh --seeds 20 --minutes 60 [--bin-dir build] [--steps K] [--first-seed S] [--keep]
-#                      [--without KIND,...]
+#                      [--without KIND,...] [--with-opensearch]
 #
 # Seeds are consecutive from --first-seed (default: random). Stops after N seeds or once M
 # minutes have passed (a seed that has started finishes), whichever comes first; without
@@ -21,6 +21,7 @@ steps=""
 first=""
 keep=""
 without=""
+search=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) count=$2; shift 2 ;;
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
         --first-seed) first=$2; shift 2 ;;
         --keep) keep=--keep; shift ;;
         --without) without=$2; shift 2 ;;
+        --with-opensearch) search=--with-opensearch; shift ;;
         -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "torture.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -47,4 +49,5 @@ set -- --bin-dir "$bin_dir"
 [ -n "$first" ] && set -- "$@" --seed "$first"
 [ -n "$keep" ] && set -- "$@" "$keep"
 [ -n "$without" ] && set -- "$@" --without "$without"
+[ -n "$search" ] && set -- "$@" "$search"
 exec /usr/bin/python3 "$repo/tests/torture/torture.py" "$@"

@@ -56,6 +56,14 @@ class ConfigFiles:
                 "sinks:\n  postgres:\n"
                 f"    dsn: \"host=127.0.0.1 port={self.pg.port} dbname={self.db} user=logship\"\n"
                 "    table: logs\n")
+        if self.args.search_node:  # required too: a batch is acked once both stored it
+            text += ("  elasticsearch:\n"
+                     f"    urls: [\"{self.args.search_node.url}\"]\n"
+                     f"    index: \"{self.es_index}-%Y.%m.%d\"\n"
+                     f"    template_name: {self.es_index}\n"
+                     f"    policy_name: {self.es_index}\n"
+                     "    retry_min: 20ms\n"
+                     "    retry_max: 500ms\n")
         path = self.work / ("collector-small.yaml" if small else "collector.yaml")
         path.write_text(text)
         return path

@@ -55,8 +55,45 @@ class FinalCheck:
         missing, extra = M.compare(req, opt, actual)
         return missing, extra, req, opt, where, actual
 
+    def search_index_bodies(self):
+        """The multiset of `message` in this seed's OpenSearch indices (waits for them to
+        catch up with PostgreSQL, the first sink written), or None without --with-opensearch."""
+        node = self.args.search_node
+        if not node:
+            return None
+        pattern = f"{self.es_index}-*"
+        rows = self.row_count() or 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if node.count(pattern) >= rows:
+                    break
+            except Exception:  # noqa: BLE001  (no index yet: nothing arrived)
+                pass
+            time.sleep(1)
+        actual = collections.Counter()
+        status, body = node.request("POST", f"/{pattern}/_search?scroll=2m",
+                                    {"size": 5000, "_source": ["message"], "sort": ["_doc"]})
+        while status == 200 and body["hits"]["hits"]:
+            for h in body["hits"]["hits"]:
+                actual[h["_source"]["message"]] += 1
+            status, body = node.request("POST", "/_search/scroll", {"scroll": "2m", "scroll_id": body["_scroll_id"]})
+        return actual
+
     def check(self):
         missing, extra, req, opt, where, actual = self.compare_now()
+        es_actual = self.search_index_bodies()
+        if es_actual is not None:
+            es_missing, es_extra = M.compare(req, opt, es_actual)
+            self.result["es_lost"] = sum(es_missing.values())
+            self.result["es_duplicated"] = sum(es_extra.values())
+            self.result["es_documents"] = sum(es_actual.values())
+            if es_missing or es_extra:
+                self.notes.append(f"OpenSearch differs from the model: {self.result['es_lost']} lost, "
+                                  f"{self.result['es_duplicated']} extra; e.g. missing "
+                                  f"{[b[:80] for b in list(es_missing)[:3]]}, extra {[b[:80] for b in list(es_extra)[:3]]}")
+                missing = missing + es_missing
+                extra = extra + es_extra
         if missing or extra:
             self.save_rows(actual)
         self.missing, self.extra, self.where = missing, extra, where

@@ -180,12 +180,16 @@ class Report:
         opt = f" (+ up to {r['optional_rows']} allowed-loss rows)" if r.get("optional_rows") else ""
         out.append(f"{status} seed {self.seed} ({self.nsteps} steps, {r['seconds']:.0f}s): "
                    f"{r.get('rows', '?')} rows for {r.get('expected_rows', '?')} expected{opt}; lost {r['lost']}, "
-                   f"duplicated {r['duplicated']} (of which {r['unexpected']} not in the model)")
+                   f"duplicated {r['duplicated']} (of which {r['unexpected']} not in the model)" +
+                   (f"; opensearch {r['es_documents']} documents, lost {r['es_lost']}, duplicated {r['es_duplicated']}"
+                    if "es_documents" in r else ""))
         if r["passed"] and not self.args.verbose:
             return "\n".join(out)
         without = f" --without {','.join(sorted(self.args.without))}" if self.args.without else ""
         if self.args.start_at != "end":
             without += f" --start-at {self.args.start_at}"
+        if self.args.search_node:
+            without += " --with-opensearch"
         out.append(f"replay: {sys.argv[0]} --bin-dir {self.args.bin_dir} --seed {self.seed} --steps {self.nsteps}{without}")
         out.append("config: " + json.dumps(self.cfg, sort_keys=True))
         out.append("steps:")

@@ -71,6 +71,7 @@ class Run(ConfigFiles, ProcessControl, FileWrites, Waiting, Steps, FinalCheck, R
         self.last_signal_at = 0.0
         self.agent_started_at = 0.0
         self.quiesce_ok = False
+        self.es_index = f"torture-{seed}"
 
     def log(self, msg):
         if self.args.verbose:
@@ -169,6 +170,8 @@ class Run(ConfigFiles, ProcessControl, FileWrites, Waiting, Steps, FinalCheck, R
         if keep:
             return
         try:
+            if self.args.search_node:
+                self.args.search_node.request("DELETE", f"/{self.es_index}-*")
             self.psql_admin(f"DROP DATABASE IF EXISTS {self.db}")
         except Exception:  # noqa: BLE001
             pass

@@ -77,9 +77,15 @@ class Steps:
             gen = self.model.gen_at(p)
         self.wait_agent_saw_files()
         tail = gen.partial_tail()
+        st = os.stat(p)
         os.rename(p, p + ".1")
         self.model.rename(p, p + ".1")
         self.model.rotated_away(gen, self.current_step, self.agent_up)
+        if not self.agent_up and (st.st_dev, st.st_ino) not in self.seen_by_agent:
+            # Created and renamed out of the globs while the agent was down: it never knew of
+            # the file (README "What happens when…"), so its lines may be lost.
+            gen.seg.may_lose = True
+            gen.tags.add("never seen by the agent")
         if tail:
             desc.append(f"with an unterminated last line of {len(tail)} bytes")
         if step["post_write"]:

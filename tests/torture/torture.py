@@ -7,6 +7,7 @@ in PostgreSQL exactly once (tests/torture/README.md).
     torture.py --bin-dir build --minutes 30                    # new seeds until time is up
     torture.py --bin-dir build --ci                            # fixed seeds, <= 4 minutes
     torture.py --seed 17 --describe                            # print the plan, run nothing
+    torture.py --bin-dir build --minutes 30 --with-opensearch  # also check a real OpenSearch index
 
 Every decision comes from random.Random streams seeded by the seed (configuration, steps and
 the bytes written each have their own stream), never from timing, so `--seed N --steps K`
@@ -18,6 +19,7 @@ import argparse
 import json
 import pathlib
 import random
+import signal
 import sys
 import time
 
@@ -66,7 +68,11 @@ def parse_args():
     ap.add_argument("--start-at", choices=["end", "beginning"], default="end",
                     help="diagnostic: run the agent with start_at: beginning (then every byte, history "
                          "included, must ship), to look past start_at: end failures; default end")
+    ap.add_argument("--with-opensearch", action="store_true",
+                    help="add a required elasticsearch sink on a real OpenSearch node (tests/engines), one "
+                         "index per seed, and check it line for line like PostgreSQL")
     args = ap.parse_args()
+    args.search_node = None
     args.without = frozenset(k for k in args.without.split(",") if k)
     unknown = args.without - STEP_KINDS
     if unknown:
@@ -108,6 +114,12 @@ def run_seeds(args, seeds, steps, bins, t_start):
     results = []
     covered_all = set()
     pg = harness.PostgresServer().start()
+    node = None
+    if args.with_opensearch:
+        sys.path.insert(0, str(REPO / "tests" / "engines"))
+        import engines  # noqa: E402  (only with --with-opensearch: it needs Java)
+        node = args.search_node = engines.OpenSearchNode().start()
+        print(f"opensearch {node.version} at {node.url}", flush=True)
     try:
         for seed in seeds:
             if args.minutes and results and time.monotonic() - t_start > args.minutes * 60:
@@ -131,6 +143,8 @@ def run_seeds(args, seeds, steps, bins, t_start):
                 break
     finally:
         pg.stop()
+        if node:
+            node.stop()
     return results, covered_all
 
 
@@ -151,6 +165,8 @@ def print_summary(args, results, covered_all, t_start):
 
 
 def main():
+    # SIGTERM (a CI timeout, kill): unwind, so PostgreSQL and any search node are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap, args = parse_args()
     steps = args.steps or (CI_STEPS if args.ci else DEFAULT_STEPS)
     seeds = seeds_of(args)

@@ -158,8 +158,15 @@ void FileTailer::FlushPending(bool force, const Attributes* attributes, Emitter&
   const auto emit = [&](std::string_view b, uint64_t o, uint64_t n) {
     EmitRecord(b, o, n, 0, now, attributes, out);
   };
-  if (force) grouper_->Flush(emit);
-  else grouper_->FlushIfIdle(MonotonicNanos(), emit);
+  if (force) {
+    grouper_->Flush(emit);
+    return;
+  }
+  // Bytes already written but not read yet may continue the event: the timeout counts from
+  // the last line the file offered, not from the last one this (perhaps starved) agent read.
+  struct stat st;
+  if (::fstat(fd_.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) > read_offset_) return;
+  grouper_->FlushIfIdle(MonotonicNanos(), emit);
 }
 
 void FileTailer::FlushAll(const Attributes* attributes, Emitter& out) {

@@ -60,6 +60,7 @@ class FileTailer {
   ReadOutcome ReadSome(size_t budget, const Attributes* attributes, Emitter& out);
 
   // Emits a pending multi-line event that waited past its timeout (or any, when `force`).
+  // Not while the file holds bytes not read yet: they may continue the event.
   void FlushPending(bool force, const Attributes* attributes, Emitter& out);
   // The file is finished (released, or about to start over): emits the pending event and an
   // unterminated last line as records of their own; no newline will ever complete them.

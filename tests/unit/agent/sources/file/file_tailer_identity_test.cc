@@ -212,3 +212,34 @@ TEST_CASE("file tailer: nothing is read before the file has an identity (truncat
 
 }  // namespace
 }  // namespace logship::agent
+
+namespace logship::agent {
+namespace {
+
+// An agent starved of CPU past the multi-line timeout must not cut an event whose
+// continuation lines were already in the file (torture seed 353956549 under load 5).
+TEST_CASE("file tailer: the multi-line timeout does not cut an event while the file holds unread lines") {
+  testing::TempDir dir;
+  const std::string path = dir.File("ml.log");
+  testing::WriteFile(path, "2026 start\n");
+  MultilineOptions ml;
+  ml.start_pattern = std::make_shared<RE2>("^\\d{4} ");
+  ml.timeout_ns = 1'000'000;  // 1 ms
+  TailerOptions opt;
+  opt.multiline = &ml;
+  auto t = test_util::OpenTailer(path, opt);
+  REQUIRE(t->Identify());
+  test_util::RecordingEmitter out;
+  test_util::ReadAll(*t, out);
+  testing::AppendFile(path, "  at frame 1\n");  // written, not read yet
+  usleep(5000);
+  t->FlushPending(/*force=*/false, nullptr, out);
+  CHECK(out.records.empty());
+  test_util::ReadAll(*t, out);
+  usleep(5000);
+  t->FlushPending(/*force=*/false, nullptr, out);  // all read: now the timeout applies
+  REQUIRE(out.Bodies() == std::vector<std::string>{"2026 start\n  at frame 1"});
+}
+
+}  // namespace
+}  // namespace logship::agent
