@@ -3,16 +3,41 @@
 # tails and ships them to the collector, the collector writes them to a throwaway
 # PostgreSQL. Every 2 s the row count and the newest rows are printed.
 #
+#   scripts/demo.sh [--with-opensearch]
+#
+# --with-opensearch: also start a throwaway OpenSearch node (tests/engines; needs OpenJDK 17
+# and Maven, see tests/engines/README.md; the first use downloads OpenSearch), give the
+# collector an elasticsearch sink writing to it, and print its document count and newest
+# documents (a _search sorted by @timestamp) beside the rows.
+#
 # Ctrl-C stops everything and removes the temp dir.
 # Environment:
-#   DEMO_SECONDS=N   stop by itself after N seconds (smoke checks)
-#   BUILD_DIR=dir    release build tree (default: build)
+#   DEMO_SECONDS=N     stop by itself after N seconds (smoke checks)
+#   BUILD_DIR=dir      release build tree (default: build)
+#   DEMO_SKIP_BUILD=1  skip install-deps and the build: use the binaries already in
+#                      BUILD_DIR/agent/ and BUILD_DIR/collector/
+#   DEMO_ES_MANAGE_TEMPLATE=false
+#                      --with-opensearch: manage_template: false in the sink (collectors
+#                      whose template set-up the node refuses); default: the sink's default
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
 DEMO_SECONDS=${DEMO_SECONDS:-0}
+DEMO_SKIP_BUILD=${DEMO_SKIP_BUILD:-0}
+DEMO_ES_MANAGE_TEMPLATE=${DEMO_ES_MANAGE_TEMPLATE:-true}
+WITH_OPENSEARCH=0
+for arg in "$@"; do
+  case $arg in
+    --with-opensearch) WITH_OPENSEARCH=1 ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) echo "demo: unknown argument $arg (usage: scripts/demo.sh [--with-opensearch])" >&2; exit 2 ;;
+  esac
+done
 
 banner() {
   printf '\n==== %s ====\n' "$*"
@@ -23,15 +48,20 @@ free_port() {
 }
 
 # ---------------------------------------------------------------- build
-banner "dependencies"
-bash scripts/install-deps.sh
+if [[ $DEMO_SKIP_BUILD == 1 ]]; then
+  banner "build: skipped (DEMO_SKIP_BUILD=1), binaries from $BUILD_DIR"
+else
+  banner "dependencies"
+  bash scripts/install-deps.sh
 
-banner "build: $BUILD_DIR (RelWithDebInfo)"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build "$BUILD_DIR" -j"$(nproc)"
+  banner "build: $BUILD_DIR (RelWithDebInfo)"
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake --build "$BUILD_DIR" -j"$(nproc)"
+fi
 
-AGENT_BIN=$PWD/$BUILD_DIR/agent/logship-agent
-COLLECTOR_BIN=$PWD/$BUILD_DIR/collector/logship-collector
+[[ $BUILD_DIR == /* ]] || BUILD_DIR=$PWD/$BUILD_DIR
+AGENT_BIN=$BUILD_DIR/agent/logship-agent
+COLLECTOR_BIN=$BUILD_DIR/collector/logship-collector
 for bin in "$AGENT_BIN" "$COLLECTOR_BIN"; do
   [[ -x "$bin" ]] || { echo "demo: missing binary $bin" >&2; exit 1; }
 done
@@ -40,7 +70,7 @@ done
 TMP=$(mktemp -d /tmp/logship-demo.XXXXXX)
 chmod 755 "$TMP"   # the postgres user must reach $TMP/pg
 PG_DIR=$TMP/pg
-GEN_PID='' AGENT_PID='' COLLECTOR_PID='' PG_STARTED=0
+GEN_PID='' AGENT_PID='' COLLECTOR_PID='' OPENSEARCH_PID='' PG_STARTED=0
 
 # as_pg CMD...: run a PostgreSQL server tool as `postgres` when we are root.
 as_pg() {
@@ -74,6 +104,7 @@ cleanup() {
   stop_pid "$GEN_PID" generator
   stop_pid "$AGENT_PID" agent
   stop_pid "$COLLECTOR_PID" collector
+  stop_pid "$OPENSEARCH_PID" OpenSearch   # engines.py stops the node and removes its files
   if ((PG_STARTED)); then
     echo "demo: stopping PostgreSQL"
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -116,6 +147,28 @@ psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres
   -c "CREATE DATABASE logs OWNER logship"
 echo "PostgreSQL on 127.0.0.1:$PG_PORT (psql -h 127.0.0.1 -p $PG_PORT -U logship logs)"
 
+# ---------------------------------------------------------------- OpenSearch
+OS_URL=''
+if ((WITH_OPENSEARCH)); then
+  banner "OpenSearch"
+  python3 tests/engines/engines.py opensearch >"$TMP/opensearch.log" 2>&1 &
+  OPENSEARCH_PID=$!
+  echo "demo: starting OpenSearch (pid $OPENSEARCH_PID, log $TMP/opensearch.log) …"
+  for ((i = 0; i < 600; i++)); do   # up to 5 min: the first use downloads it
+    OS_URL=$(sed -n 's/^READY url=\([^ ]*\).*/\1/p' "$TMP/opensearch.log")
+    [[ -n "$OS_URL" ]] && break
+    if ! kill -0 "$OPENSEARCH_PID" 2>/dev/null; then
+      echo "demo: OpenSearch failed to start; log tail:" >&2
+      tail -n 30 "$TMP/opensearch.log" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  [[ -n "$OS_URL" ]] || { echo "demo: OpenSearch not ready after 5 min" >&2; exit 1; }
+  echo "OpenSearch $(sed -n 's/^READY .*version=\([^ ]*\).*/\1/p' "$TMP/opensearch.log") on $OS_URL" \
+    "(curl '$OS_URL/logs-logship-*/_search?q=service.name:demo')"
+fi
+
 # ---------------------------------------------------------------- configs
 GRPC_PORT=$(free_port)
 mkdir -p "$TMP/logs" "$TMP/agent-data"
@@ -129,6 +182,16 @@ sinks:
     dsn: "host=127.0.0.1 port=$PG_PORT dbname=logs user=logship"
     table: logs
 EOF
+if ((WITH_OPENSEARCH)); then
+  cat >>"$TMP/collector.yaml" <<EOF
+  elasticsearch:
+    urls: ["$OS_URL"]
+    index: "logs-logship-%Y.%m.%d"
+EOF
+  if [[ $DEMO_ES_MANAGE_TEMPLATE == false ]]; then
+    echo "    manage_template: false" >>"$TMP/collector.yaml"
+  fi
+fi
 
 cat >"$TMP/agent.yaml" <<EOF
 agent_id: demo-agent
@@ -202,13 +265,45 @@ STOP_HINT="Ctrl-C to stop"
 if ((DEMO_SECONDS > 0)); then
   STOP_HINT+=", or wait $DEMO_SECONDS s"
 fi
-banner "watching table logs ($STOP_HINT)"
+WATCHING="table logs"
+if ((WITH_OPENSEARCH)); then
+  WATCHING+=" and OpenSearch logs-logship-*"
+fi
+banner "watching $WATCHING ($STOP_HINT)"
 PSQL=(psql -X -At -F ' | ' -h 127.0.0.1 -p "$PG_PORT" -U logship -d logs)
+
+# show_opensearch: the document count and the newest 3 documents, like the rows above.
+show_opensearch() {
+  python3 - "$OS_URL" <<'PY' || echo "docs: ? (OpenSearch did not answer)"
+import json, sys, urllib.request
+
+def call(path, body):
+    req = urllib.request.Request(sys.argv[1] + path, json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.load(r)
+
+count = call("/logs-logship-*/_count", {})["count"]
+print(f"docs: {count}")
+if count:
+    hits = call("/logs-logship-*/_search", {"size": 3, "sort": [{"@timestamp": "desc"}],
+                                            "_source": ["@timestamp", "log", "message"]})["hits"]["hits"]
+    for h in hits:
+        d = h["_source"]
+        log = d.get("log", {})
+        source = log.get("file", {}).get("path") or log.get("logger", "")
+        print(f"  {d['@timestamp']} | {source} | {d.get('message', '')[:100]}")
+PY
+}
 START=$SECONDS
 while :; do
   sleep 2 &
   wait $!
-  for proc in collector agent; do
+  procs=(collector agent)
+  if ((WITH_OPENSEARCH)); then
+    procs+=(opensearch)
+  fi
+  for proc in "${procs[@]}"; do
     pid_var=${proc^^}_PID
     if ! kill -0 "${!pid_var}" 2>/dev/null; then
       echo "demo: $proc exited unexpectedly; log tail:" >&2
@@ -222,6 +317,9 @@ while :; do
       sed 's/^/  /' || true
   else
     echo "rows: 0 (table logs not created yet)"
+  fi
+  if ((WITH_OPENSEARCH)); then
+    show_opensearch
   fi
   if ((DEMO_SECONDS > 0 && SECONDS - START >= DEMO_SECONDS)); then
     echo "demo: DEMO_SECONDS=$DEMO_SECONDS reached"

@@ -13,12 +13,18 @@ Scenarios (--only to pick; default all):
                     line written → row visible to a poller querying PostgreSQL every 50 ms
   many_files_cpu    --files files, each getting one line every 10 s, for --files-seconds:
                     agent CPU (% of one core) and RSS
+  opensearch        (not in the default set: --only opensearch) agent → collector → a real
+                    OpenSearch node (tests/engines) docs/s for --os-lines lines, beside the
+                    node's own ceiling (the same documents as _bulk bodies from parallel curl);
+                    node CPU s per million documents in both (bench_opensearch.py, which also
+                    runs on its own; --no-template: manage_template: false in the sink)
 
 PostgreSQL is a throwaway server started exactly like the integration tests do
 (tests/integration/harness.py: fsync, synchronous_commit and full_page_writes off).
 
 usage: scripts/bench/bench.py [--size-mib 1024] [--runs 3] [--build-dir build] [--smoke]
---smoke: a 10 MiB file, one run, 5 s latency and 10 s many-files phases (CI-friendly).
+--smoke: a 10 MiB file, one run, 5 s latency and 10 s many-files phases, 20,000 OpenSearch
+lines (CI-friendly).
 Data is cached in /tmp/logship-bench/.
 """
 
@@ -32,6 +38,7 @@ import sys
 # The scenarios are in bench_scenarios.py and bench_latency.py, on the helpers of
 # bench_processes.py (agent, collector) and bench_postgres.py.
 from bench_latency import run_latency
+from bench_opensearch import run_opensearch
 from bench_scenarios import (run_baselines, run_file_to_blackhole, run_file_to_spool, run_many_files,
                              run_pg_ingest)
 
@@ -61,9 +68,11 @@ COLUMNS = {  # column → format
     "MiB/s": "{:,.1f}", "lines/s": "{:,.0f}", "rows/s": "{:,.0f}", "ceiling rows/s": "{:,.0f}", "ratio": "{:.2f}",
     "p50 ms": "{:,.0f}", "p99 ms": "{:,.0f}", "max ms": "{:,.0f}", "CPU s/GiB": "{:,.1f}", "agent CPU %": "{:.2f}",
     "agent RSS MiB": "{:,.1f}", "collector CPU s/GiB": "{:,.1f}", "collector RSS MiB": "{:,.1f}",
-    "wire/raw": "{:.3f}",
+    "wire/raw": "{:.3f}", "docs/s": "{:,.0f}", "ceiling docs/s": "{:,.0f}", "node CPU s/M docs": "{:,.1f}",
+    "ceiling node CPU s/M docs": "{:,.1f}", "collector CPU s/M docs": "{:,.1f}",
 }
 SCENARIOS = "baselines,file_to_spool,file_to_blackhole,pg_ingest,latency,many_files_cpu"
+OPT_IN = "opensearch"  # run only when named in --only
 
 
 def main():
@@ -77,20 +86,23 @@ def main():
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--files-interval", type=float, default=10, help="seconds between two lines of one file")
     ap.add_argument("--files-seconds", type=float, default=30)
+    ap.add_argument("--os-lines", type=int, default=500000, help="lines for the opensearch scenario")
+    ap.add_argument("--no-template", action="store_true", help="opensearch: manage_template: false in the sink")
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
     if a.smoke:
-        a.size_mib, a.runs, a.latency_seconds, a.files_seconds = 10, 1, 5, 10
+        a.size_mib, a.runs, a.latency_seconds, a.files_seconds, a.os_lines = 10, 1, 5, 10, 20000
     only = a.only.split(",")
-    unknown = set(only) - set(SCENARIOS.split(","))
+    unknown = set(only) - set(SCENARIOS.split(",")) - set(OPT_IN.split(","))
     if unknown:
         ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     build = pathlib.Path(a.build_dir)
-    path, lines = data_file(a.size_mib)
-    size = path.stat().st_size / (1024 * 1024)
     rows, notes = [], []
-    print(f"data: {path} — {size:.0f} MiB, {lines} lines; median of {a.runs} run(s); {os.cpu_count()} cores",
-          file=sys.stderr)
+    if set(only) & set(SCENARIOS.split(",")):
+        path, lines = data_file(a.size_mib)
+        size = path.stat().st_size / (1024 * 1024)
+        print(f"data: {path} — {size:.0f} MiB, {lines} lines; median of {a.runs} run(s); {os.cpu_count()} cores",
+              file=sys.stderr)
     if "baselines" in only:
         runs = [run_baselines(path, size) for _ in range(a.runs)]
         for name in runs[0]:
@@ -113,6 +125,12 @@ def main():
         rows.append((f"agent, {a.files:,} files @ {a.files / a.files_interval:g} lines/s",
                      median_of([run_many_files(build, a.files, a.files_seconds, a.files_interval, notes)
                                 for _ in range(a.runs)])))
+    if "opensearch" in only:
+        runs = run_opensearch(build.resolve(), a.os_lines, a.runs, template=not a.no_template,
+                              warmup_lines=min(50000, a.os_lines // 10), notes=notes,
+                              log=lambda s: print(s, file=sys.stderr, flush=True))
+        rows.append((f"agent → collector → OpenSearch, {a.os_lines:,} lines (ceiling: 4 × curl _bulk)",
+                     median_of(runs)))
     cols = [c for c in COLUMNS if any(c in r for _, r in rows)]
     print("| scenario | " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * len(cols))
