@@ -1,11 +1,21 @@
 """The agent's and the collector's configuration files of a seed's run (part of Run)."""
 
+import os
+
 
 def fmt_size(n):
     for unit, k in (("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= k and n % k == 0:
             return f"{n // k}{unit}"
     return f"{n}B"
+
+
+def write_atomically(path, text):
+    """A reload reads the whole old file or the whole new one, never a truncated one (the
+    agent read an empty agent.yaml while the next step rewrote it: "reload failed")."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 class ConfigFiles:
@@ -46,7 +56,7 @@ class ConfigFiles:
             f"http: {{listen: \"127.0.0.1:{self.agent_http}\"}}",
         ]
         path = self.work / "agent.yaml"
-        path.write_text("\n".join(lines) + "\n")
+        write_atomically(path, "\n".join(lines) + "\n")
         return path
 
     def collector_yaml(self, small):
@@ -65,5 +75,5 @@ class ConfigFiles:
                      "    retry_min: 20ms\n"
                      "    retry_max: 500ms\n")
         path = self.work / ("collector-small.yaml" if small else "collector.yaml")
-        path.write_text(text)
+        write_atomically(path, text)
         return path

@@ -24,6 +24,7 @@ class FileWrites:
             if not self.agent_up and self.n_agent > 0:
                 t.add("created while agent down")
             gen = self.model.create(path, self.source_of(rel), t)
+            gen.agent_starts_at_creation = self.n_agent  # an agent start since then may see it
         return gen
 
     def write_pieces(self, rel, pieces, path=None):
