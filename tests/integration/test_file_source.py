@@ -148,6 +148,33 @@ def copytruncate(env):
 
 
 @scenario
+def truncated_then_renamed_before_a_crash(env):
+    """copytruncate seen, new lines with a new first line, the file renamed away, the agent
+    killed before it read them (stopped by SIGSTOP, so no timing decides): after the restart
+    the renamed file is found and its new lines arrive, once (torture seed 757113382)."""
+    import signal
+    d = env.work / "trunc-rename"
+    d.mkdir()
+    path = d / "app.log"
+    path.write_text("".join(line(i) for i in range(1, 101)))
+    src = f"    include: [\"{d}/*.log\"]\n    start_at: beginning\n    poll_interval: 100ms\n    rotate_wait: 10s\n"
+    agent = env.start_agent("truncren", src)
+    env.exact_numbers("truncren", 100)
+    os.truncate(path, 0)
+    harness.wait_until(lambda: "was truncated" in agent.log_tail(50), 10, what="the agent seeing the truncation")
+    time.sleep(0.5)  # its checkpoint (written within 0.1 s) is on disk
+    os.kill(agent.pid, signal.SIGSTOP)
+    with open(path, "w") as f:  # a new first line: the old fingerprint no longer matches
+        f.write("restarted " + "".join(line(i) for i in range(101, 111)))
+    os.rename(path, d / "app.log.1")
+    path.write_text("".join(line(i) for i in range(111, 121)))
+    agent.kill9()
+    agent = env.start_agent("truncren", src)
+    env.exact_numbers("truncren", 120)
+    return agent, "the truncated file renamed while the agent was stopped is finished after the restart"
+
+
+@scenario
 def rewritten_in_place(env):
     """Rewritten in place past the read offset (no shrink to notice): read again from 0
     before anything at the old offset is taken for new lines, so nothing is doubled."""

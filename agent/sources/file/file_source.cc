@@ -97,6 +97,11 @@ void FileSource::Reset(Tracked& t, const char* why) {
   // The old content's pending event and unterminated last line will never be completed.
   t.tailer->FlushAll(&config_.attributes, *emitter_);
   t.tailer->ResetAfterTruncation();
+  // The checkpoint names the new generation at once (a placeholder: nothing read yet), in
+  // order after the records just flushed. Else it keeps the old content's first line, and a
+  // restart after the file was renamed away would not recognize it (torture seed 757113382:
+  // copytruncate, new lines, rename, kill -9 lost those lines).
+  RecordPosition(*t.tailer, 0, {}, 0);
   LogWarn(kComponent, t.tailer->path() + " " + why + "; reading it again from the start (generation " +
                           std::to_string(t.tailer->generation()) + ")");
   t.positioned = false;
