@@ -64,7 +64,17 @@ if [[ ! -d "$TOOLS/lizard-1.17.10.dist-info" ]]; then
   echo "install-deps: lizard 1.17.10 in $TOOLS"
 fi
 
+# The OpenTelemetry example clients (examples/, tests/integration/test_otel_clients.py): a
+# pinned venv from PyPI and the Go example built from the Go module proxy, into .cache/
+# (skipped when unchanged).
+bash "$REPO/examples/setup.sh"
+
 # Real search engines for the Elasticsearch sink's tests (tests/engines/README.md): the
 # OpenSearch and Elasticsearch integration-test distributions from Maven Central, cached in
 # the git-ignored .cache/engines (about 250 MB; a second run checks the cache and returns).
 /usr/bin/python3 "$REPO/tests/engines/fetch.py" opensearch elasticsearch
+
+# Helm and kubeconform for the Helm chart's test (tests/packaging/test_helm.py), built from the
+# Go module proxy, and the Kubernetes 1.30 schemas made from the k8s.io/kubernetes module, into
+# the git-ignored .cache/k8s-tools (pinned; a second run checks the cache and returns).
+/usr/bin/python3 "$REPO/scripts/fetch-k8s-tools.py"

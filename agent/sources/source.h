@@ -39,6 +39,9 @@ struct LineRecord {
   RecordId id;
   FilePosition start_position;        // !has_id: where the record starts
   FilePosition next_position;         // !has_id: where the stream stands after it
+  // !has_id: the stream's last bytes before next_position (at most 32) when the body does not
+  // end with them (a decoded record); empty: they are the body's end and its newline.
+  std::string_view position_tail;
   int64_t time_unix_nano = 0;         // event time; 0 = not known
   int64_t observed_unix_nano = 0;
   int32_t severity = 0;               // OpenTelemetry severity number; 0 = unknown

@@ -5,7 +5,8 @@
 //
 // Started by tests/integration/test_console_browser.py, which runs PostgreSQL, the
 // collector and an agent, and passes: CONSOLE_URL, CONSOLE_TOKEN, LOG_FILE (the agent's
-// file, for the live tail), SHOT_DIR, TRACE_ID and TRACE_LINES (lines expected for it).
+// file, for the live tail), SHOT_DIR, TRACE_ID and TRACE_LINES (lines expected for it), and
+// TRACE_SOURCES (services that must appear in the trace, comma-separated; may be empty).
 import {chromium} from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +23,7 @@ const LOG_FILE = env('LOG_FILE');
 const SHOT_DIR = env('SHOT_DIR');
 const TRACE_ID = env('TRACE_ID');
 const TRACE_LINES = Number(env('TRACE_LINES'));
+const TRACE_SOURCES = (process.env.TRACE_SOURCES || '').split(',').filter(Boolean);
 
 const step = (msg) => console.log(`ok ${msg}`);
 function check(cond, msg) {
@@ -125,8 +127,11 @@ try {
   check(times.join() === [...times].sort().join(), 'correlation in time order');
   const hosts = new Set(await page.locator('#correlation tbody tr td:nth-child(3)').allTextContents());
   check(hosts.size >= 3, `lines from several hosts: ${[...hosts]}`);
+  const sources = new Set(await page.locator('#correlation tbody tr td:nth-child(4)').allTextContents());
+  for (const s of TRACE_SOURCES) check(sources.has(s), `service ${s} in the trace: ${[...sources]}`);
   await shot(page, '4-correlation');
-  step(`correlation: ${corrRows} lines from ${hosts.size} hosts in time order`);
+  step(`correlation: ${corrRows} lines from ${hosts.size} hosts in time order` +
+       (TRACE_SOURCES.length ? `, with the ${TRACE_SOURCES.join(' and ')} services (OTLP)` : ''));
 
   // 5. Live tail: a line written to the agent's file appears.
   await page.click('#nav a[data-page=tail]');

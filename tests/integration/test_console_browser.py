@@ -2,13 +2,15 @@
 """The web console end to end in Debian's chromium (tests/console/e2e.mjs, playwright-core).
 
 Runs PostgreSQL, the collector with the console on, and two agents; fills the table with
-a few thousand lines of an hour of made-up traffic (and one trace across three hosts);
+a few thousand lines of an hour of made-up traffic (and one trace across three hosts, which
+the OpenTelemetry example services, examples/python and examples/go, join over OTLP);
 installs playwright-core with `npm ci` into tests/console/node_modules (gitignored); then
 the browser logs in, looks at the fleet, searches, opens a correlation view, watches a
 line arrive in the live tail, and checks that a <script> line is shown as text. The
 screenshots land in <build>/test-output/console/.
 
-Exit 77 (skipped) when chromium or node is not installed.
+Exit 77 (skipped) when chromium or node is not installed. Without the example clients
+(scripts/install-deps.sh builds them) the rest runs and a WARNING says what was not checked.
 """
 
 import os
@@ -20,6 +22,7 @@ import sys
 import common
 import harness
 import test_console
+import test_otel_clients
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 E2E_DIR = REPO / "tests" / "console"
@@ -59,6 +62,22 @@ def fill(pg):
     return 3
 
 
+def otel_services(port, pg):
+    """The Python and Go example services send their events in TRACE_ID over OTLP."""
+    missing = test_otel_clients.missing_clients()
+    if missing:
+        print("WARNING: the OpenTelemetry example clients are missing, so the correlation view is NOT "
+              "checked across the Python and Go services:\n  " + "\n  ".join(missing), file=sys.stderr)
+        return {"lines": 0, "sources": ""}
+    py, go, _ = test_otel_clients.run_clients(f"127.0.0.1:{port}", "", f"00-{TRACE_ID}-00f067aa0ba902b7-01")
+    assert py.returncode == 0 and go.returncode == 0, (test_otel_clients.explain(py), test_otel_clients.explain(go))
+    lines = len(test_otel_clients.expected_events())
+    harness.wait_until(lambda: int(pg.scalar(f"SELECT count(*) FROM logs WHERE trace_id = '{TRACE_ID}' AND "
+                                             "source IN ('checkout-py', 'payments-go')")) >= lines, 30,
+                       what="the example services' events")
+    return {"lines": lines, "sources": "checkout-py,payments-go"}
+
+
 def main():
     agent_bin, collector_bin = harness.binaries_from_argv()
     for tool in ("/usr/bin/chromium", shutil.which("node"), shutil.which("npm")):
@@ -92,9 +111,11 @@ def main():
         harness.wait_until(lambda: int(pg.scalar("SELECT count(*) FROM logs WHERE agent_id IN ('web-01','api-01') "
                                                  "AND body NOT LIKE 'checkout step _:%'")) >= 2, 30,
                            what="the agents' first lines")
+        services = otel_services(port, pg)
+        trace_lines += services["lines"]
         env = {**os.environ, "CONSOLE_URL": f"http://127.0.0.1:{http_port}", "CONSOLE_TOKEN": TOKEN,
                "LOG_FILE": str(logs["web-01"]), "SHOT_DIR": str(shots), "TRACE_ID": TRACE_ID,
-               "TRACE_LINES": str(trace_lines)}
+               "TRACE_LINES": str(trace_lines), "TRACE_SOURCES": services["sources"]}
         r = subprocess.run(["node", "e2e.mjs"], cwd=E2E_DIR, env=env, timeout=240)
         if r.returncode != 0:
             print(f"--- collector ---\n{collector.log_tail(30)}", file=sys.stderr)

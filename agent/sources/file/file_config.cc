@@ -44,6 +44,9 @@ std::unique_ptr<SourceConfig> ParseFileSource(ConfigMap& m) {
   f->rotate_wait = Ms(m, "rotate_wait", f->rotate_wait, milliseconds(0), milliseconds(3600000));
   f->follow_symlinks = m.Bool("follow_symlinks", false);
   if (auto n = m.Optional("multiline"); !n.IsNull()) f->multiline = ParseMultiline(n);
+  static constexpr ContainerFormat kFormats[] = {ContainerFormat::kPlain, ContainerFormat::kCri,
+                                                 ContainerFormat::kDocker, ContainerFormat::kAuto};
+  f->format = kFormats[m.Enum("format", {"plain", "cri", "docker", "auto"}, 0)];
   return f;
 }
 

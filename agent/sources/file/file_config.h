@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/sources/file/container_format.h"
 #include "agent/sources/file/multiline.h"
 #include "agent/sources/source_plugin.h"
 
@@ -22,6 +23,7 @@ struct FileSourceConfig : SourceConfig {
   std::chrono::milliseconds rotate_wait{5000};  // a rotated/deleted file is kept this long after its last growth
   bool follow_symlinks = false;                 // tail files behind links (and hard links of other users)
   std::optional<MultilineOptions> multiline;    // grouping of continuation lines
+  ContainerFormat format = ContainerFormat::kPlain;  // container runtime records (container_format.h)
   // Checkpoint key "file:<name>": two sources tailing one file keep two positions.
 };
 

@@ -22,6 +22,10 @@ void FilePositions::Advance(const LineRecord& r) {
   cp.set_released_unix_nano(0);
   // The bytes just before the new offset (the record's last bytes, and its newline): a
   // restart checks the file still holds them there.
+  if (!r.position_tail.empty()) {
+    cp.set_tail(std::string(r.position_tail.substr(r.position_tail.size() - std::min<size_t>(r.position_tail.size(), 32))));
+    return;
+  }
   const bool terminated = p.offset == r.start_position.offset + r.body.size() + 1;
   const size_t keep = std::min(r.body.size(), size_t{32} - (terminated ? 1 : 0));
   std::string* tail = cp.mutable_tail();

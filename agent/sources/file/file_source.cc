@@ -31,6 +31,7 @@ FileSource::FileSource(const FileSourceConfig& config, const SourceContext& cont
   tailer_options_.positions = &positions_;
   tailer_options_.follow_symlinks = config_.follow_symlinks;
   if (config_.multiline) tailer_options_.multiline = &*config_.multiline;
+  tailer_options_.format = config_.format;
 }
 
 FileSource::~FileSource() { Stop(); }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent/sources/file/kubernetes_path.h"
 #include "common/clock.h"
 #include "logship/v1/record.pb.h"
 
@@ -26,6 +27,10 @@ Result<std::unique_ptr<FileTailer>> FileTailer::Open(const std::string& path, ui
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
   std::unique_ptr<FileTailer> t(new FileTailer(path, std::move(fd), source_id, options));
   if (options.multiline != nullptr) t->grouper_ = std::make_unique<MultilineGrouper>(*options.multiline);
+  if (options.format != ContainerFormat::kPlain) {
+    t->decoder_ = std::make_unique<ContainerDecoder>(options.format, options.max_line_bytes);
+    t->path_attributes_ = KubernetesPathAttributes(path);
+  }
   t->chunk_ = options.shared_buffer ? options.shared_buffer : std::make_shared<std::string>();
   t->device_ = static_cast<uint64_t>(st.st_dev);
   t->inode_ = static_cast<uint64_t>(st.st_ino);
@@ -89,6 +94,7 @@ void FileTailer::SeekTo(uint64_t offset, std::string tail) {
   partial_.clear();
   split_pending_ = false;
   if (grouper_) grouper_->Reset();
+  if (decoder_) decoder_->Reset();
   partial_offset_ = offset;
 }
 
@@ -117,15 +123,32 @@ void FileTailer::ResetAfterTruncation() {
   SeekTo(0);
 }
 
-void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
-                            const Attributes* attributes, Emitter& out) {
+const Attributes* FileTailer::SourceAttributes(const Attributes* given) {
+  if (path_attributes_.empty()) return given;
+  if (!merged_attributes_) {
+    merged_attributes_ = given != nullptr ? *given : Attributes{};
+    merged_attributes_->insert(merged_attributes_->end(), path_attributes_.begin(), path_attributes_.end());
+  }
+  return &*merged_attributes_;
+}
+
+void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags,
+                            const LineMeta& meta, int64_t now, const Attributes* attributes, Emitter& out) {
   LineRecord r;
   r.source_id = source_id_;
   r.source_name = path_;
-  r.attributes = attributes;
+  r.attributes = SourceAttributes(attributes);
   r.body = body;
   r.observed_unix_nano = now;
+  r.time_unix_nano = meta.time_unix_nano;
+  r.position_tail = meta.raw_tail;
   r.flags = flags;
+  if (!meta.stream.empty() || !meta.error.empty()) {
+    record_attributes_.clear();
+    if (!meta.stream.empty()) record_attributes_.push_back({"log.iostream", meta.stream});
+    if (!meta.error.empty()) record_attributes_.push_back({"logship.format_error", meta.error});
+    r.record_attributes = &record_attributes_;
+  }
   FilePosition pos{device_, inode_, fingerprint_, offset, generation_};
   r.start_position = pos;
   pos.offset = next_offset;
@@ -136,27 +159,39 @@ void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t nex
 
 void FileTailer::OnLine(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
                         const Attributes* attributes, Emitter& out) {
-  if (!grouper_) {
-    EmitRecord(body, offset, next_offset, flags, now, attributes, out);
+  if (!decoder_) {
+    Group(body, offset, next_offset, flags, LineMeta{}, now, attributes, out);
     return;
   }
-  const auto emit = [&](std::string_view b, uint64_t o, uint64_t n) {
-    EmitRecord(b, o, n, 0, now, attributes, out);
+  decoder_->Add(body, offset, next_offset, flags,
+                [&](std::string_view b, uint64_t o, uint64_t n, uint32_t f, const LineMeta& meta) {
+                  Group(b, o, n, f, meta, now, attributes, out);
+                });
+}
+
+void FileTailer::Group(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags,
+                       const LineMeta& meta, int64_t now, const Attributes* attributes, Emitter& out) {
+  if (!grouper_) {
+    EmitRecord(body, offset, next_offset, flags, meta, now, attributes, out);
+    return;
+  }
+  const auto emit = [&](std::string_view b, uint64_t o, uint64_t n, const LineMeta& m) {
+    EmitRecord(b, o, n, 0, m, now, attributes, out);
   };
   if (flags != 0) {
     // A part of an over-long line is never grouped; it closes the pending event first.
     grouper_->Flush(emit);
-    EmitRecord(body, offset, next_offset, flags, now, attributes, out);
+    EmitRecord(body, offset, next_offset, flags, meta, now, attributes, out);
     return;
   }
-  grouper_->Add(body, offset, next_offset, MonotonicNanos(), emit);
+  grouper_->Add(body, offset, next_offset, MonotonicNanos(), emit, meta);
 }
 
 void FileTailer::FlushPending(bool force, const Attributes* attributes, Emitter& out) {
   if (!grouper_ || !grouper_->pending()) return;
   const int64_t now = UnixNanosNow();
-  const auto emit = [&](std::string_view b, uint64_t o, uint64_t n) {
-    EmitRecord(b, o, n, 0, now, attributes, out);
+  const auto emit = [&](std::string_view b, uint64_t o, uint64_t n, const LineMeta& m) {
+    EmitRecord(b, o, n, 0, m, now, attributes, out);
   };
   if (force) {
     grouper_->Flush(emit);
@@ -170,12 +205,28 @@ void FileTailer::FlushPending(bool force, const Attributes* attributes, Emitter&
 }
 
 void FileTailer::FlushAll(const Attributes* attributes, Emitter& out) {
-  FlushPending(/*force=*/true, attributes, out);
-  if (partial_.empty()) return;
   const uint32_t flags = split_pending_ ? (logship::v1::LogRecord::FLAG_PARTIAL | logship::v1::LogRecord::FLAG_LAST_PART) : 0;
   const uint64_t end = partial_offset_ + partial_.size();
+  if (decoder_) {
+    // The unterminated last line is a runtime record like the others; then the message whose
+    // last piece never came goes out as it is.
+    const int64_t now = UnixNanosNow();
+    if (!partial_.empty()) {
+      const std::string line = std::move(partial_);
+      const uint64_t offset = partial_offset_;
+      partial_.clear();
+      split_pending_ = false;
+      partial_offset_ = end;
+      OnLine(line, offset, end, flags, now, attributes, out);
+    }
+    decoder_->Flush([&](std::string_view b, uint64_t o, uint64_t n, uint32_t f, const LineMeta& meta) {
+      Group(b, o, n, f, meta, now, attributes, out);
+    });
+  }
+  FlushPending(/*force=*/true, attributes, out);
+  if (partial_.empty()) return;
   // Not grouped: a multi-line event never waits for a line that will not come.
-  EmitRecord(partial_, partial_offset_, end, flags, UnixNanosNow(), attributes, out);
+  EmitRecord(partial_, partial_offset_, end, flags, LineMeta{}, UnixNanosNow(), attributes, out);
   partial_.clear();
   split_pending_ = false;
   partial_offset_ = end;

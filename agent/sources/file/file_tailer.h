@@ -10,8 +10,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "agent/sources/file/container_format.h"
 #include "agent/sources/file/multiline.h"
 #include "agent/sources/source.h"
 #include "common/file_util.h"
@@ -25,6 +28,7 @@ struct TailerOptions {
   uint64_t max_line_bytes = 1ull << 20;
   size_t read_chunk = 256 << 10;
   const MultilineOptions* multiline = nullptr;  // grouping on when set; must outlive the tailer
+  ContainerFormat format = ContainerFormat::kPlain;  // lines are container runtime records
   PositionTracker* positions = nullptr;  // LineRecord::positions (must outlive the tailer)
   bool follow_symlinks = false;  // else a link put in the file's place after the check is not opened
   // Read buffer shared by every tailer of a source (they read one at a time, on the loop
@@ -90,11 +94,16 @@ class FileTailer {
  private:
   FileTailer(std::string path, UniqueFd fd, uint64_t source_id, const TailerOptions& options)
       : path_(std::move(path)), fd_(std::move(fd)), source_id_(source_id), options_(options) {}
-  // A complete line (or a part, by flags) → multiline grouping or straight out.
+  // A complete line (or a part, by flags) → container decoding → Group().
   void OnLine(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
               const Attributes* attributes, Emitter& out);
-  void EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, int64_t now,
-                  const Attributes* attributes, Emitter& out);
+  // A message → multiline grouping or straight out.
+  void Group(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, const LineMeta& meta,
+             int64_t now, const Attributes* attributes, Emitter& out);
+  void EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, const LineMeta& meta,
+                  int64_t now, const Attributes* attributes, Emitter& out);
+  // The source's attributes, plus the Kubernetes metadata of this file's path (if any).
+  const Attributes* SourceAttributes(const Attributes* given);
   uint64_t HashFirstLine(bool* complete) const;
 
   std::string path_;
@@ -110,6 +119,10 @@ class FileTailer {
   bool split_pending_ = false;   // earlier parts of the pending line were emitted
   std::shared_ptr<std::string> chunk_;          // options_.shared_buffer, or our own
   std::unique_ptr<MultilineGrouper> grouper_;  // set when options_.multiline is
+  std::unique_ptr<ContainerDecoder> decoder_;  // set when options_.format is not plain
+  Attributes path_attributes_;                 // Kubernetes metadata from the path
+  std::optional<Attributes> merged_attributes_;  // given + path_attributes_, built once
+  std::vector<AttributeView> record_attributes_;  // of the record being emitted
 };
 
 }  // namespace logship::agent

@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "agent/sources/file/line_meta.h"
+
 namespace logship::agent {
 
 struct MultilineOptions {
@@ -24,14 +26,17 @@ struct MultilineOptions {
 
 class MultilineGrouper {
  public:
-  // body, offset of the first line, offset just after the last line's newline.
-  using EmitFn = std::function<void(std::string_view body, uint64_t offset, uint64_t next_offset)>;
+  // body, offset of the first line, offset just after the last line's newline, the first
+  // line's meta.
+  using EmitFn =
+      std::function<void(std::string_view body, uint64_t offset, uint64_t next_offset, const LineMeta& meta)>;
 
   explicit MultilineGrouper(const MultilineOptions& options) : options_(options) {}
 
   // One complete line (no newline) at `offset`; `next_offset` is just after its newline.
   // `now_ns` is a monotonic clock reading, for the timeout.
-  void Add(std::string_view line, uint64_t offset, uint64_t next_offset, int64_t now_ns, const EmitFn& emit);
+  void Add(std::string_view line, uint64_t offset, uint64_t next_offset, int64_t now_ns, const EmitFn& emit,
+           const LineMeta& meta = {});
   // Emits the pending event, if any.
   void Flush(const EmitFn& emit);
   // Flushes when the pending event has waited longer than the timeout.
@@ -45,6 +50,8 @@ class MultilineGrouper {
   uint64_t offset_ = 0;
   uint64_t next_offset_ = 0;
   uint32_t lines_ = 0;
+  LineMeta meta_;     // of the first line; raw_tail views tail_
+  std::string tail_;  // the last line's raw_tail
   int64_t last_add_ns_ = 0;
 };
 

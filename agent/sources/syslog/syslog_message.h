@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/sources/syslog/syslog_time.h"
+#include "common/time_parse.h"
 
 namespace logship::agent::syslog {
 

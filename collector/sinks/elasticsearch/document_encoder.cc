@@ -106,11 +106,13 @@ class ItemWriter {
 
   void EcsFields(JsonWriter& w, const logship::v1::Source& source, const logship::v1::LogRecord& r) {
     std::string_view service, trace_id, correlation_id;
+    Kubernetes k8s;
     for (const auto* attrs : {&source.attributes(), &r.attributes()})
       for (const auto& kv : *attrs) {
         if (kv.key() == "service.name" || (kv.key() == "service" && service.empty())) service = kv.value();
         else if (kv.key() == "trace_id") trace_id = kv.value();
         else if (kv.key() == "correlation_id") correlation_id = kv.value();
+        else k8s.Take(kv.key(), kv.value());
       }
     Nested(w, "host", "name", batch_.batch->host());
     Key(w, "agent");
@@ -123,10 +125,46 @@ class ItemWriter {
     Nested(w, "service", "name", service);
     Nested(w, "trace", "id", trace_id);
     Nested(w, "transaction", "id", correlation_id);
+    KubernetesFields(w, k8s);
     Key(w, "ecs");
     w.StartObject();
     Key(w, "version");
     w.String(kEcsVersion);
+    w.EndObject();
+  }
+
+  // The file source's Kubernetes metadata (OpenTelemetry attribute names) as ECS fields.
+  struct Kubernetes {
+    std::string_view ns, pod, pod_uid, container, container_id;
+    void Take(std::string_view key, std::string_view value) {
+      if (key == "k8s.namespace.name") ns = value;
+      else if (key == "k8s.pod.name") pod = value;
+      else if (key == "k8s.pod.uid") pod_uid = value;
+      else if (key == "k8s.container.name") container = value;
+      else if (key == "container.id") container_id = value;
+    }
+  };
+
+  void KubernetesFields(JsonWriter& w, const Kubernetes& k) {
+    Nested(w, "container", "id", k.container_id);
+    if (k.ns.empty() && k.pod.empty() && k.pod_uid.empty() && k.container.empty()) return;
+    Key(w, "kubernetes");
+    w.StartObject();
+    if (!k.ns.empty()) {
+      Key(w, "namespace");
+      WriteJsonText(w, k.ns, &scratch_);
+    }
+    if (!k.pod.empty() || !k.pod_uid.empty()) {
+      Key(w, "pod");
+      w.StartObject();
+      for (const auto& [field, value] : {std::pair{"name", k.pod}, std::pair{"uid", k.pod_uid}}) {
+        if (value.empty()) continue;
+        Key(w, field);
+        WriteJsonText(w, value, &scratch_);
+      }
+      w.EndObject();
+    }
+    Nested(w, "container", "name", k.container);
     w.EndObject();
   }
 

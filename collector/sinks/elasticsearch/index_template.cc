@@ -77,6 +77,16 @@ std::string IndexTemplateJson(const ElasticsearchConfig& config, const EngineInf
   Object(w, "service", {{"name", "keyword"}});
   Object(w, "trace", {{"id", "keyword"}});
   Object(w, "transaction", {{"id", "keyword"}});
+  Object(w, "container", {{"id", "keyword"}});
+  w.Key("kubernetes");  // from the file source's Kubernetes metadata (ECS names)
+  w.StartObject();
+  w.Key("properties");
+  w.StartObject();
+  Typed(w, "namespace", "keyword");
+  Object(w, "pod", {{"name", "keyword"}, {"uid", "keyword"}});
+  Object(w, "container", {{"name", "keyword"}});
+  w.EndObject();
+  w.EndObject();
   Object(w, "ecs", {{"version", "keyword"}});
   // Arbitrary attribute keys: one field in the mapping, however many keys the logs have.
   Typed(w, "labels", labels.c_str());

@@ -137,6 +137,33 @@ def crlf(env):
     return agent, "two records, CR kept"
 
 
+@case("hostile container log lines", "a `format: auto` file with a Docker line of 1,000,000 nested `[`, a CRI line dated "
+      "year 2200, 3,000 `P` pieces never ended by `F`, a line neither format, and an unknown stream",
+      "every line ships: the undecodable ones whole with `logship.format_error`, the far date clamped, the pieces "
+      "joined and shipped flagged `logship.partial` when the other stream interrupts them; the agent keeps running")
+def hostile_container_lines(env):
+    d = env.work / "hostile-container"
+    d.mkdir()
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    pieces = "".join(f"{now}.000Z stdout P {i:07d}{'x' * 92}\n" for i in range(3000))  # 300 KB, no F
+    (d / "c.log").write_text('{"log":' + "[" * 1_000_000 + "\n" +
+                             "2200-01-01T00:00:00Z stdout F from the far future\n" +
+                             "neither CRI nor Docker\n" +
+                             f"{now}Z stdin F unknown stream\n" + pieces +
+                             f"{now}Z stderr F after the pieces\n")
+    agent = env.start_agent("hostile-container", env.files_source(d) + "    format: auto\n    max_line_bytes: 2MiB\n")
+    env.wait_rows("hostile-container", 3 + 1 + 1 + 1)  # 3 undecodable, the far date, the pieces, the last
+    bad = env.rows("hostile-container", "attributes ? 'logship.format_error'")
+    assert bad == 3, f"{bad} rows with logship.format_error"
+    parts = env.rows("hostile-container", "attributes->>'logship.partial' = 'true'")
+    assert parts == 1, f"{parts} partial parts"
+    far = env.pg.scalar("SELECT extract(year from ts)::int FROM logs WHERE agent_id = 'hostile-container' "
+                        "AND body = 'from the far future'")
+    assert int(far) < 2200, far
+    assert agent.alive()
+    return agent, "6 records: 3 with the reason, the far date clamped, 300 KB of pieces in one flagged record"
+
+
 @case("file truncated while being read", "copytruncate of a file being written at 1,000 lines/s",
       "the shrink is noticed (`PATH was truncated; reading it again from the start`); every line written is shipped exactly once")
 def truncated(env):

@@ -29,6 +29,8 @@ struct Captured {
   int64_t observed_unix_nano = 0;
   uint32_t flags = 0;
   FilePosition next_position;
+  int64_t time_unix_nano = 0;
+  std::vector<std::pair<std::string, std::string>> record_attributes;
 };
 
 class RecordingEmitter : public Emitter {
@@ -37,7 +39,9 @@ class RecordingEmitter : public Emitter {
     // The id the collector derives from the record's start position.
     records.push_back(Captured{r.source_id, std::string(r.source_name), r.attributes, std::string(r.body),
                                FileRecordId(agent, r.start_position), r.observed_unix_nano, r.flags,
-                               r.next_position});
+                               r.next_position, r.time_unix_nano, {}});
+    if (r.record_attributes != nullptr)
+      for (const auto& a : *r.record_attributes) records.back().record_attributes.emplace_back(a.key, a.value);
   }
   bool Accepting() const override { return accepting; }
   void PositionsMoved(PositionTracker&) override {}

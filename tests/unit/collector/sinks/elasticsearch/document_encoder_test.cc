@@ -151,6 +151,37 @@ TEST_CASE("attribute keys that escape to the same text are one label") {
   CHECK(doc["labels"].MemberCount() == 2);  // service + the one k\xff
 }
 
+TEST_CASE("the file source's Kubernetes metadata becomes ECS kubernetes.* and container.id") {
+  DecodedBatch b = MakeBatch("/var/log/containers/web-1_shop_nginx-abc.log");
+  auto* src = b.batch->mutable_sources(0);
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"k8s.namespace.name", "shop"},
+                                                                             {"k8s.pod.name", "web-1"},
+                                                                             {"k8s.pod.uid", "u-1"},
+                                                                             {"k8s.container.name", "nginx"},
+                                                                             {"container.id", "abc"}}) {
+    auto* kv = src->add_attributes();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  auto* r = AddRecord(b, "GET /");
+  auto* kv = r->add_attributes();
+  kv->set_key("log.iostream");
+  kv->set_value("stderr");
+  auto [action, doc] = Lines(EncodeBulkItems(b, ElasticsearchConfig{})[0]);
+  CHECK(std::string(doc["kubernetes"]["namespace"].GetString()) == "shop");
+  CHECK(std::string(doc["kubernetes"]["pod"]["name"].GetString()) == "web-1");
+  CHECK(std::string(doc["kubernetes"]["pod"]["uid"].GetString()) == "u-1");
+  CHECK(std::string(doc["kubernetes"]["container"]["name"].GetString()) == "nginx");
+  CHECK(std::string(doc["container"]["id"].GetString()) == "abc");
+  CHECK(std::string(doc["labels"]["log.iostream"].GetString()) == "stderr");
+
+  DecodedBatch plain = MakeBatch();
+  AddRecord(plain, "x");
+  auto [a2, d2] = Lines(EncodeBulkItems(plain, ElasticsearchConfig{})[0]);
+  CHECK_FALSE(d2.HasMember("kubernetes"));
+  CHECK_FALSE(d2.HasMember("container"));
+}
+
 TEST_CASE("severity numbers map to ECS log.level names") {
   CHECK(SeverityText(0).empty());
   CHECK(SeverityText(1) == "trace");

@@ -1,9 +1,9 @@
-#include "agent/sources/syslog/syslog_time.h"
+#include "common/time_parse.h"
 
 #include <array>
 #include <cstdlib>
 
-namespace logship::agent::syslog {
+namespace logship {
 namespace {
 
 constexpr int64_t kNanos = 1'000'000'000;
@@ -155,4 +155,4 @@ size_t ParseBsdTimestamp(std::string_view t, const ParseClock& clock, int64_t* u
   return used;
 }
 
-}  // namespace logship::agent::syslog
+}  // namespace logship

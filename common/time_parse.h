@@ -1,4 +1,4 @@
-// Syslog timestamps: RFC 3339 (RFC 5424 TIMESTAMP) and the BSD "Mmm dd hh:mm:ss" of RFC 3164,
+// Timestamps in log content: RFC 3339 (RFC 5424, CRI, Docker) and the BSD "Mmm dd hh:mm:ss" of RFC 3164,
 // which has neither year nor zone. Pure functions; thread-safe.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace logship::agent::syslog {
+namespace logship {
 
 // What a parser needs to place a BSD timestamp: now, and the UTC offset the sender's local
 // time is assumed to have (the agent's own: RFC 3164 senders log local time).
@@ -29,4 +29,4 @@ bool ParseRfc3339(std::string_view text, int64_t* unix_nano);
 // December message read in January belongs to the previous year).
 size_t ParseBsdTimestamp(std::string_view text, const ParseClock& clock, int64_t* unix_nano);
 
-}  // namespace logship::agent::syslog
+}  // namespace logship
