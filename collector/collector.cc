@@ -10,6 +10,7 @@
 #include "collector/console/console.h"
 #include "collector/delivery/batch_writer.h"
 #include "collector/delivery/sink_health_monitor.h"
+#include "collector/inputs/input_plugin.h"
 #include "collector/server/agent_auth.h"
 #include "collector/server/ingest_service.h"
 #include "collector/server/otlp_service.h"
@@ -195,6 +196,15 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
     registry.AddCallback("logship_collector_dead_letters_dropped_total",
                          "Refused records not kept because the dead-letter store is full.", {{"sink", "ingest"}},
                          [file = sinks->ingest_file_store.get()] { return static_cast<double>(file->dropped()); });
+  std::vector<std::unique_ptr<Input>> inputs;
+  for (const auto& ic : config.inputs) {
+    auto in = FindInputPlugin(ic->type)->create(*ic, InputContext{&writer, &registry});
+    if (!in.ok()) {
+      LogError(kComponent, "inputs." + ic->type + ": " + in.status().message());
+      return 1;
+    }
+    inputs.push_back(std::move(in).value());
+  }
   IngestService ingest(*settings, writer, registry);
   OtlpLogsService otlp(ingest, writer, std::max(2u, std::thread::hardware_concurrency()));
   std::unique_ptr<grpc::Server> server = StartServer(config, *creds, ingest, otlp);
@@ -222,6 +232,7 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
   const std::unique_ptr<console::Console> console = StartConsole(config, *sinks, agents, registry, monitor, http);
   if (console) ingest.SetAgentRegistry(&agents);
   http::StartAndLog(http, config.http, kComponent, "ingest continues");
+  for (auto& in : inputs) in->Start();
 
   int sig = 0;
   for (;;) {
@@ -233,6 +244,7 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
   monitor.Stop();
   health->Shutdown();
   writer.Interrupt();  // a batch waiting to be tried again goes back to its agent now
+  for (auto& in : inputs) in->Stop();  // what they wrote is recorded; the rest is read again later
   ingest.Drain();
   writer.Stop(kShutdownGrace);
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);

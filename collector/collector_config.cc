@@ -48,6 +48,31 @@ std::vector<std::shared_ptr<const SinkConfig>> ParseSinks(const ConfigNode& node
   return out;
 }
 
+// `inputs:`: each key is an input plugin's type. An input that reads where a sink of the same
+// collector writes is refused: every batch would come back.
+std::vector<std::shared_ptr<const InputConfig>> ParseInputs(const ConfigNode& node,
+                                                            const std::vector<std::shared_ptr<const SinkConfig>>& sinks) {
+  ConfigMap inputs(node);
+  std::vector<std::shared_ptr<const InputConfig>> out;
+  for (const auto& kv : node.raw()) {
+    const std::string type = kv.first.Scalar();
+    const InputPlugin* plugin = FindInputPlugin(type);
+    if (!plugin)
+      ConfigNode(kv.first, node.file(), node.path()).Fail("unknown key \"" + type + "\" (an input: " + InputTypeList() + ")");
+    ConfigNode section = inputs.Require(type);
+    ConfigMap m(section);
+    std::unique_ptr<InputConfig> config = plugin->parse(m);
+    config->type = type;
+    m.Finish();
+    for (const auto& s : sinks)
+      if (!config->Source().empty() && s->Destination() == config->Source())
+        section.Fail("reads the topic sinks." + s->type + " writes to, on the same brokers: every batch written would "
+                     "be read back (a loop); use another topic or cluster");
+    out.push_back(std::move(config));
+  }
+  return out;
+}
+
 Limits ParseLimits(ConfigMap& l) {
   Limits c;
   c.max_frame_bytes = l.Size("max_frame_bytes", c.max_frame_bytes, 1024, 1ull << 30);
@@ -129,6 +154,7 @@ CollectorConfig Parse(const ConfigNode& root) {
   }
   c.sinks = ParseSinks(m.Require("sinks"));
   c.pipeline = Pipeline::FromConfig(m.Optional("pipeline"));
+  if (auto n = m.Optional("inputs"); !n.IsNull()) c.inputs = ParseInputs(n, c.sinks);
   if (auto n = m.Optional("health"); !n.IsNull()) {
     ConfigMap h(n);
     c.health = ParseHealth(h);

@@ -11,6 +11,7 @@
 
 #include "collector/console/console_config.h"
 #include "collector/delivery/sink_health_monitor.h"
+#include "collector/inputs/input_plugin.h"
 #include "collector/pipeline/pipeline.h"
 #include "collector/server/server_config.h"
 #include "collector/sinks/sink_plugin.h"
@@ -39,6 +40,8 @@ struct CollectorConfig {
   std::shared_ptr<const Pipeline> pipeline;      // never null
   HttpConfig http{"0.0.0.0:9740", "", ""};  // /metrics, /healthz (and the console); listen "" = off
   std::optional<console::ConsoleConfig> console;  // web console on http.listen; nullopt = off
+  // `inputs:` (the indexer role reads Kafka: README "Kafka"); none by default.
+  std::vector<std::shared_ptr<const InputConfig>> inputs;
 
   // The sink of this type, as its plugin's config class; nullptr when not configured.
   template <typename T>

@@ -22,7 +22,8 @@ PACKAGES=(
   python3-grpcio python3-grpc-tools python3-protobuf         # OTLP and raw-frame test clients
   rpm lintian dpkg-dev file debootstrap systemd iproute2     # packages: rpmbuild, lint, shlibdeps, chroot, unit checks
   docker.io docker-compose prometheus                        # collector image test, compose check, promtool + scrape test
-  openjdk-17-jdk-headless maven                              # real OpenSearch/Elasticsearch nodes (tests/engines)
+  openjdk-17-jdk-headless maven                              # real OpenSearch/Elasticsearch nodes, Kafka (tests/engines)
+  librdkafka-dev                                             # Kafka sink and input
 )
 
 # Node.js and npm (browser tests): from Debian (nodejs 18, npm 9) where absent; a Node.js that
@@ -69,10 +70,11 @@ fi
 # (skipped when unchanged).
 bash "$REPO/examples/setup.sh"
 
-# Real search engines for the Elasticsearch sink's tests (tests/engines/README.md): the
-# OpenSearch and Elasticsearch integration-test distributions from Maven Central, cached in
-# the git-ignored .cache/engines (about 250 MB; a second run checks the cache and returns).
-/usr/bin/python3 "$REPO/tests/engines/fetch.py" opensearch elasticsearch
+# Real engines for the tests (tests/engines/README.md), from Maven Central, cached in the
+# git-ignored .cache/engines (about 300 MB; a second run checks the cache and returns): the
+# OpenSearch and Elasticsearch integration-test distributions for the Elasticsearch sink's
+# tests, and Kafka (broker and tools) for the kafka sink and kafka_input's (test_kafka.py).
+/usr/bin/python3 "$REPO/tests/engines/fetch.py" opensearch elasticsearch kafka
 
 # Helm and kubeconform for the Helm chart's test (tests/packaging/test_helm.py), built from the
 # Go module proxy, and the Kubernetes 1.30 schemas made from the k8s.io/kubernetes module, into

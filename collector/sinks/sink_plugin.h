@@ -38,6 +38,9 @@ struct SinkConfig {
   virtual ~SinkConfig() = default;
   std::string type;       // the key under `sinks:`
   SinkDelivery delivery;  // `required`, `queue_max_bytes`
+  // Names where the sink writes, for the collector's loop check against what it reads
+  // (`inputs:`); "" when nothing reads from there.
+  virtual std::string Destination() const { return {}; }
 };
 
 // What a sink gets from the collector. Everything outlives the sink.

@@ -18,11 +18,19 @@ Scenarios (--only to pick; default all):
                     node's own ceiling (the same documents as _bulk bodies from parallel curl);
                     node CPU s per million documents in both (bench_opensearch.py, which also
                     runs on its own; --no-template: manage_template: false in the sink)
+  kafka             (not in the default set: --only kafka) edge collector → Kafka records/s and
+                    MiB/s from 4 agents' pre-filled spools beside the broker's own producer
+                    ceiling (ProducerPerformance, records of the edge's message size; ratio,
+                    target ≥ 0.7×); Kafka → indexer → blackhole records/s; latency at
+                    --latency-rate through agent → edge → Kafka → indexer → PostgreSQL
+                    (bench_kafka.py, which also runs on its own; needs binaries built with
+                    Kafka: --build-dir/--bin-dir)
 
 PostgreSQL is a throwaway server started exactly like the integration tests do
 (tests/integration/harness.py: fsync, synchronous_commit and full_page_writes off).
 
 usage: scripts/bench/bench.py [--size-mib 1024] [--runs 3] [--build-dir build] [--smoke]
+       scripts/bench/bench.py --only kafka --bin-dir /tmp/kafka-bin
 --smoke: a 10 MiB file, one run, 5 s latency and 10 s many-files phases, 20,000 OpenSearch
 lines (CI-friendly).
 Data is cached in /tmp/logship-bench/.
@@ -70,16 +78,18 @@ COLUMNS = {  # column → format
     "agent RSS MiB": "{:,.1f}", "collector CPU s/GiB": "{:,.1f}", "collector RSS MiB": "{:,.1f}",
     "wire/raw": "{:.3f}", "docs/s": "{:,.0f}", "ceiling docs/s": "{:,.0f}", "node CPU s/M docs": "{:,.1f}",
     "ceiling node CPU s/M docs": "{:,.1f}", "collector CPU s/M docs": "{:,.1f}",
+    "records/s": "{:,.0f}", "msg MiB/s": "{:,.1f}", "raw MiB/s": "{:,.1f}", "msgs/s": "{:,.0f}",
+    "edge CPU %": "{:.0f}", "indexer CPU %": "{:.0f}", "broker CPU %": "{:.0f}", "broker CPU s/GiB": "{:,.1f}",
 }
 SCENARIOS = "baselines,file_to_spool,file_to_blackhole,pg_ingest,latency,many_files_cpu"
-OPT_IN = "opensearch"  # run only when named in --only
+OPT_IN = "opensearch,kafka"  # run only when named in --only
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mib", type=float, default=1024)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--build-dir", default=str(REPO / "build"))
+    ap.add_argument("--build-dir", "--bin-dir", dest="build_dir", default=str(REPO / "build"))
     ap.add_argument("--only", default=SCENARIOS)
     ap.add_argument("--latency-rate", type=float, default=20000)
     ap.add_argument("--latency-seconds", type=float, default=20)
@@ -131,6 +141,12 @@ def main():
                               log=lambda s: print(s, file=sys.stderr, flush=True))
         rows.append((f"agent → collector → OpenSearch, {a.os_lines:,} lines (ceiling: 4 × curl _bulk)",
                      median_of(runs)))
+    if "kafka" in only:
+        from bench_kafka import run_kafka
+        kafka_rows, _ = run_kafka(build.resolve(), a.runs, lines_per_agent=20000 if a.smoke else 500000,
+                                  ceiling_mib=10 if a.smoke else 200, latency_rate=a.latency_rate,
+                                  latency_seconds=min(a.latency_seconds, 10), notes=notes)
+        rows += kafka_rows
     cols = [c for c in COLUMNS if any(c in r for _, r in rows)]
     print("| scenario | " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * len(cols))

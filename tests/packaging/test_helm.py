@@ -12,17 +12,17 @@ For the default values and each value set in packaging/helm/logship/ci/*.yaml:
    directory at data_dir, read-only root, no capabilities or escalation, tolerations, priority
    class; agents dial the Service with the token (and CA) from Secrets, never the collector's
    key; gRPC liveness (or its TLS stand-ins) and /healthz readiness on the configured ports;
-   PDB, HPA, ServiceMonitor, PodMonitor and PrometheusRule (= alerts.yml) consistent.
-5. Values that cannot work fail the render with a message (the Kafka role placeholder, ...).
+   PDB, HPA, ServiceMonitor, PodMonitor and PrometheusRule (= alerts.yml) consistent; Kafka
+   role edge / indexer: sinks.kafka / inputs.kafka from collector.kafka.
+5. Values that cannot work fail the render with a message (a Kafka role without brokers, ...).
 
 Helm and kubeconform come from scripts/fetch-k8s-tools.py (scripts/install-deps.sh runs it);
-without them the test exits 77 (ctest: skipped) and says so.
+without them the test exits 77 (ctest: skipped) and says so. Helpers: helm_support.py.
 
 Usage: test_helm.py --bin-dir BUILD_DIR
 """
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import subprocess
@@ -32,11 +32,11 @@ import time
 
 import yaml
 
-SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
-CHART = SOURCE_DIR / "packaging" / "helm" / "logship"
+from helm_support import (CHART, NAMESPACE, RELEASE, SOURCE_DIR, Tools, load_fetcher, merged_values,
+                          mounted_path, secret_items)
+
 ALERTS = SOURCE_DIR / "packaging" / "prometheus" / "alerts.yml"
 SKIP = 77
-RELEASE, NAMESPACE = "logship", "logging"
 CRD_KINDS = ("ServiceMonitor", "PodMonitor", "PrometheusRule")
 
 passed = 0
@@ -51,36 +51,6 @@ def ok(what):
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
-
-
-def load_fetcher():
-    spec = importlib.util.spec_from_file_location("fetch_k8s_tools", SOURCE_DIR / "scripts" / "fetch-k8s-tools.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Tools:
-    def __init__(self, fetcher, home):
-        self.helm = fetcher.helm_path()
-        self.kubeconform = fetcher.kubeconform_path()
-        self.schema_location = fetcher.schema_location()
-        self.kube_version = fetcher.KUBERNETES_VERSION
-        # Helm's own cache, configuration and data go to a scratch folder, not $HOME.
-        self.env = dict(os.environ, HELM_CACHE_HOME=str(home / "cache"),
-                        HELM_CONFIG_HOME=str(home / "config"), HELM_DATA_HOME=str(home / "data"))
-
-    def run(self, cmd, expect_ok=True, stdin=None):
-        r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=self.env, input=stdin)
-        if expect_ok and r.returncode:
-            raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}{r.stderr}")
-        return r
-
-    def template(self, values_files=(), sets=(), expect_ok=True):
-        cmd = [self.helm, "template", RELEASE, CHART, "--namespace", NAMESPACE,
-               "--kube-version", self.kube_version]
-        cmd += [a for f in values_files for a in ("--values", f)] + [a for v in sets for a in ("--set", v)]
-        return self.run(cmd, expect_ok=expect_ok)
 
 
 def kinds(docs, kind):
@@ -101,22 +71,6 @@ def check_config(binary, text, name, env, label):
                            text=True, env=dict(os.environ, **env))
         check(r.returncode == 0, f"{label}: {binary.name} --check-config refused the rendered {name} "
                                  f"(exit {r.returncode}):\n{r.stderr}\n--- {name} ---\n{text}")
-
-
-def secret_items(volume):
-    """(Secret name, key, path) of every key a volume projects from a Secret."""
-    sources = [{"name": volume["secret"]["secretName"], **volume["secret"]}] if "secret" in volume else \
-        [src["secret"] for src in volume.get("projected", {}).get("sources", []) if "secret" in src]
-    return [(src["name"], i["key"], i["path"]) for src in sources for i in src.get("items", [])]
-
-
-def mounted_path(container, volumes, secret, key):
-    """Where `key` of Secret `secret` appears in `container`, or None."""
-    for vm in container["volumeMounts"]:
-        for name, k, path in secret_items(volumes[vm["name"]]):
-            if (name, k) == (secret, key):
-                return f"{vm['mountPath']}/{path}"
-    return None
 
 
 def check_agent(docs, values, agent_bin, label):
@@ -185,8 +139,10 @@ def check_collector(docs, values, collector_bin, label):
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
 
     cm = one([d for d in kinds(docs, "ConfigMap") if "collector.yaml" in d["data"]], "ConfigMap")
-    check_config(collector_bin, cm["data"]["collector.yaml"], "collector.yaml", {}, label)
+    pod_env = {e["name"]: "x" for e in c.get("env", [])}   # ${VAR} of the file: set by the pod
+    check_config(collector_bin, cm["data"]["collector.yaml"], "collector.yaml", pod_env, label)
     config = yaml.safe_load(cm["data"]["collector.yaml"])
+    check_collector_kafka(config, c_values["kafka"], label)
     config_mount = next(m for m in c["volumeMounts"] if volumes[m["name"]].get("configMap", {}).get("name")
                         == cm["metadata"]["name"])
     check(c["command"] == ["/usr/bin/logship-collector"]
@@ -218,6 +174,19 @@ def check_collector(docs, values, collector_bin, label):
 
     check_collector_scaling(docs, dep, c, c_values, label)
     return pod, c, volumes, config, svc
+
+
+def check_collector_kafka(config, kafka, label):
+    """collector.kafka.role: edge adds sinks.kafka, indexer adds inputs.kafka, both from collector.kafka."""
+    client = {"brokers": kafka["brokers"], "topic": kafka["topic"], **{"properties": kafka["properties"]}}
+    client = {k: v for k, v in client.items() if v}   # no empty properties
+    edge, indexer = config["sinks"].get("kafka"), config.get("inputs", {}).get("kafka")
+    want = {"edge": ({**kafka["sink"], **client}, None), "indexer": (None, {**client, "group": kafka["group"]})}
+    check((edge, indexer) == want.get(kafka["role"], (None, None)),
+          f"{label}: Kafka role {kafka['role']!r}: sinks.kafka {edge}, inputs.kafka {indexer}")
+    if kafka["role"]:
+        ok(f"{label}: Kafka {kafka['role']}: {'sinks.kafka' if edge else 'inputs.kafka'} on {kafka['topic']} "
+           f"from collector.kafka; sinks {sorted(config['sinks'])}")
 
 
 def check_collector_probes(c, volumes, ports, svc, tls, label):
@@ -349,24 +318,6 @@ def check_monitoring(docs, values, label):
            f"(= alerts.yml) consistent")
 
 
-def merged_values(values_files):
-    """The values the chart saw (defaults with the files laid over), as helm computes them."""
-    defaults = yaml.safe_load((CHART / "values.yaml").read_text())
-
-    def merge(dst, src):   # null removes a key
-        for k, v in src.items():
-            if v is None:
-                dst.pop(k, None)
-            elif isinstance(v, dict) and isinstance(dst.get(k), dict):
-                merge(dst[k], v)
-            else:
-                dst[k] = v
-        return dst
-    for f in values_files:
-        merge(defaults, yaml.safe_load(pathlib.Path(f).read_text()))
-    return defaults
-
-
 def check_value_set(tools, values_files, agent_bin, collector_bin):
     label = pathlib.Path(values_files[0]).stem if values_files else "defaults"
     tools.run([tools.helm, "lint", "--strict", CHART, "--namespace", NAMESPACE, "--kube-version", tools.kube_version]
@@ -384,9 +335,11 @@ def check_value_set(tools, values_files, agent_bin, collector_bin):
     ok(f"{label}: kubeconform -strict (Kubernetes {tools.kube_version}): {conform.stdout.strip()}")
 
     values = merged_values(values_files)
-    agent = check_agent(docs, values, agent_bin, label)
     collector = check_collector(docs, values, collector_bin, label)
-    check_wiring(docs, values, agent, collector, label)
+    if values["agent"]["enabled"]:
+        check_wiring(docs, values, check_agent(docs, values, agent_bin, label), collector, label)
+    else:
+        check(not kinds(docs, "DaemonSet") and not kinds(docs, "PriorityClass"), f"{label}: agent objects rendered")
     check_monitoring(docs, values, label)
     for d in docs:
         check(d["metadata"]["labels"].get("app.kubernetes.io/instance") == RELEASE,
@@ -398,7 +351,8 @@ def check_value_set(tools, values_files, agent_bin, collector_bin):
 
 def check_refusals(tools):
     cases = [
-        (["collector.kafkaRole=indexer"], "Kafka edge/indexer roles are not implemented"),
+        (["collector.kafka.role=indexer"], "collector.kafka.role indexer needs collector.kafka.brokers"),
+        (["collector.kafka.role=both", "collector.kafka.brokers={k:9092}"], 'must be "", "edge" or "indexer"'),
         (["tls.enabled=true"], "tls.enabled needs tls.serverSecret"),
         (["tls.enabled=true", "tls.serverSecret=x", "tls.clientAuth.enabled=true"],
          "needs tls.clientAuth.agentCertSecret"),
@@ -407,14 +361,13 @@ def check_refusals(tools):
     for sets, message in cases:
         r = tools.template(sets=sets, expect_ok=False)
         check(r.returncode != 0 and message in r.stderr, f"--set {sets} was not refused with '{message}':\n{r.stderr}")
-    ok(f"values that cannot work are refused with a message ({len(cases)} cases, the Kafka placeholder among them)")
+    ok(f"values that cannot work are refused with a message ({len(cases)} cases)")
 
 
 def main():
     parser = argparse.ArgumentParser(description="Helm chart checks")
     parser.add_argument("--bin-dir", required=True, help="the CMake build directory")
-    args = parser.parse_args()
-    bin_dir = pathlib.Path(args.bin_dir)
+    bin_dir = pathlib.Path(parser.parse_args().bin_dir)
     agent_bin, collector_bin = bin_dir / "agent" / "logship-agent", bin_dir / "collector" / "logship-collector"
     for b in (agent_bin, collector_bin):
         if not os.access(b, os.X_OK):

@@ -6,9 +6,13 @@
 2. Grafana dashboards: valid JSON, unique panel ids, every query valid PromQL (promtool
    checks them as recording rules once Grafana's variables are filled in).
 3. Every metric the alerts and dashboards read is in the design's metric table (or is one
-   of EXTRA_METRICS below), and every metric of that table is on a dashboard.
-4. docker-compose.yml: `docker-compose config` accepts it; it has the collector,
-   PostgreSQL, Elasticsearch and Prometheus services, wired to the files here.
+   of EXTRA_METRICS or KAFKA_METRICS below), and every metric of that table and of
+   KAFKA_METRICS is on a dashboard.
+4. docker-compose.yml: `docker-compose config` accepts it (with every profile); it has the
+   collector, PostgreSQL, Elasticsearch and Prometheus services, wired to the files here; the
+   `kafka` profile's services (Kafka, the edge and indexer collectors) are all in that profile,
+   so the default `up` is unchanged, with pinned images, and every ${VAR} their collector
+   configuration files read is set in their environment.
 5. Dockerfile: no BuildKit-only syntax; multi-stage; non-root USER; EXPOSE 4740 9740;
    HEALTHCHECK through `logship-collector healthcheck`.
 
@@ -22,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import yaml
 
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[2]
 PKG = SOURCE_DIR / "packaging"
@@ -41,6 +47,17 @@ EXTRA_METRICS = {
     "logship_collector_ingest_serving",    # gauge: 1 while gRPC health is SERVING, 0 when NOT_SERVING
     "logship_collector_sink_dead_lettered_total",  # records refused for good, kept in a dead letter
     "logship_agent_records_dead_lettered_total",   # records that fit no collector frame
+}
+# Exported only by a collector with Kafka configured (sinks.kafka: the four with sink="kafka";
+# inputs.kafka: the others, consumer_lag once per partition held), so a collector without Kafka,
+# as test_prometheus.py runs, has none of them. Their names are those the collector registers
+# (collector/sinks/kafka, collector/inputs/kafka/inputs.kafka.cc).
+KAFKA_METRICS = {
+    "logship_collector_kafka_produced_messages_total", "logship_collector_kafka_delivery_errors_total",
+    "logship_collector_kafka_producer_queue_bytes", "logship_collector_kafka_split_batches_total",
+    "logship_collector_kafka_consumed_messages_total", "logship_collector_kafka_malformed_messages_total",
+    "logship_collector_kafka_rebalances_total", "logship_collector_kafka_input_write_retries_total",
+    "logship_collector_kafka_consumer_errors_total", "logship_collector_kafka_consumer_lag",
 }
 PROMQL_WORDS = {  # functions, keywords and aggregations that look like metric names
     "sum", "min", "max", "avg", "count", "rate", "irate", "increase", "deriv", "delta",
@@ -99,7 +116,8 @@ def check_rules():
     text = (prom / "alerts.yml").read_text()
     alerts = re.findall(r"^\s*- alert: (\w+)", text, re.M)
     for wanted in ("LogshipAgentDown", "LogshipAgentSpoolGrowing", "LogshipSinkErrors",
-                   "LogshipEndToEndLagHigh", "LogshipCollectorNotServing", "LogshipRecordsDeadLettered"):
+                   "LogshipEndToEndLagHigh", "LogshipCollectorNotServing", "LogshipRecordsDeadLettered",
+                   "LogshipKafkaConsumerLagGrowing", "LogshipKafkaDeliveryErrors"):
         assert wanted in alerts, f"alerts.yml lacks {wanted}"
         assert f"alertname: {wanted}" in (prom / "alerts_test.yml").read_text(), \
             f"alerts_test.yml does not test {wanted}"
@@ -172,26 +190,29 @@ def check_metric_names(alert_exprs, dash_exprs):
     contract, source = contract_metrics()
     used_alerts = set().union(*(metric_names(e) for e in alert_exprs))
     used_dash = set().union(*(metric_names(e) for _, _, e in dash_exprs))
-    unknown = (used_alerts | used_dash) - contract - EXTRA_METRICS
+    unknown = (used_alerts | used_dash) - contract - EXTRA_METRICS - KAFKA_METRICS
     assert not unknown, f"alerts/dashboards read metrics outside the contract ({source}): {sorted(unknown)}"
-    unshown = contract - used_dash
-    assert not unshown, f"contract metrics on no dashboard: {sorted(unshown)}"
+    unshown = (contract | KAFKA_METRICS) - used_dash
+    assert not unshown, f"contract or Kafka metrics on no dashboard: {sorted(unshown)}"
     extras = sorted((used_alerts | used_dash) & (EXTRA_METRICS - {"up"}))
-    ok(f"metric names: all from the contract ({source}), every contract metric on a dashboard"
+    ok(f"metric names: all from the contract ({source}), every contract metric and the "
+       f"{len(KAFKA_METRICS)} Kafka ones on a dashboard"
        + (f"; outside the table: {', '.join(extras)}" if extras else ""))
 
 
 def check_compose():
     compose = PKG / "docker-compose.yml"
     if shutil.which("docker-compose"):
-        run(["docker-compose", "-f", compose, "--profile", "elasticsearch", "config", "-q"])
-        services = run(["docker-compose", "-f", compose, "--profile", "elasticsearch", "config",
-                        "--services"]).stdout.split()
+        run(["docker-compose", "-f", compose, "config", "-q"])
+        every = [a for p in ("elasticsearch", "kafka") for a in ("--profile", p)]
+        run(["docker-compose", "-f", compose, *every, "config", "-q"])
+        services = run(["docker-compose", "-f", compose, *every, "config", "--services"]).stdout.split()
         how = "docker-compose config"
     else:  # the check below still runs
         services = re.findall(r"^  (\w+):$", compose.read_text().split("\nservices:\n", 1)[1].split("\nvolumes:", 1)[0], re.M)
         how = "parsed (docker-compose not installed)"
-    for s in ("collector", "postgres", "elasticsearch", "prometheus", "token"):
+    for s in ("collector", "postgres", "elasticsearch", "prometheus", "token", "kafka",
+              "collector-edge", "collector-indexer"):
         assert s in services, f"docker-compose.yml: no {s} service ({services})"
     text = compose.read_text()
     # Secure by default: the collector runs with a token the stack generated, never open.
@@ -202,6 +223,42 @@ def check_compose():
     for path in re.findall(r"^\s+- \./([\w/.-]+):", text, re.M):
         assert (PKG / path).exists(), f"docker-compose.yml mounts missing ./{path}"
     ok(f"docker-compose.yml: {how}; services {', '.join(services)}")
+    check_compose_kafka(yaml.safe_load(text))
+
+
+def check_compose_kafka(doc):
+    """The `kafka` profile: opt-in, pinned, and its collectors' files filled in by compose."""
+    services = doc["services"]
+    kafka = {n for n, s in services.items() if "kafka" in s.get("profiles", [])}
+    assert {"kafka", "collector-edge", "collector-indexer"} <= kafka, f"kafka profile: {sorted(kafka)}"
+    for name, s in services.items():   # a default service never waits for an opt-in one
+        deps = set(s.get("depends_on", {}))
+        for dep in deps:
+            extra = set(services[dep].get("profiles", [])) - set(s.get("profiles", []))
+            assert not extra, f"{name} depends on {dep}, which only runs with profile {sorted(extra)}"
+    image = services["kafka"]["image"]
+    assert re.fullmatch(r"apache/kafka:\d+\.\d+\.\d+", image), f"kafka: not the official image, pinned: {image}"
+    env = services["kafka"]["environment"]
+    assert "broker,controller" in env["KAFKA_PROCESS_ROLES"] and "CLUSTER_ID" in env, "kafka: not KRaft combined"
+    roles = {}
+    for name in ("collector-edge", "collector-indexer"):
+        s = services[name]
+        assert s["image"] == services["collector"]["image"], f"{name}: not the collector's image"
+        mounts = [v.split(":") for v in s["volumes"] if v.endswith("/etc/logship/collector.yaml:ro")]
+        assert len(mounts) == 1, f"{name}: mounts no configuration over /etc/logship/collector.yaml"
+        config_text = (PKG / mounts[0][0]).read_text()
+        config = yaml.safe_load(config_text)
+        unset = set(re.findall(r"\$\{(\w+)\}", config_text)) - set(s.get("environment", {}))
+        assert not unset, f"{name}: {mounts[0][0]} reads {sorted(unset)}, which compose does not set"
+        roles[name] = config
+    edge, indexer = roles["collector-edge"], roles["collector-indexer"]
+    assert "kafka" in edge["sinks"] and "inputs" not in edge, "collector-edge: not an edge (sinks.kafka)"
+    assert "kafka" in indexer.get("inputs", {}) and "kafka" not in indexer["sinks"], "collector-indexer: not an indexer"
+    assert edge["sinks"]["kafka"]["topic"] == indexer["inputs"]["kafka"]["topic"], "edge and indexer topics differ"
+    topics = services.get("kafka-topics", {}).get("entrypoint", [])
+    assert edge["sinks"]["kafka"]["topic"] in topics, "no service creates the topic the collectors use"
+    ok(f"docker-compose.yml: profile kafka ({', '.join(sorted(kafka))}) opt-in, {image}; "
+       f"edge and indexer configurations filled in by compose, topic {edge['sinks']['kafka']['topic']}")
 
 
 def check_dockerfile():

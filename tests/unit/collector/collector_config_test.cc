@@ -119,10 +119,10 @@ TEST_CASE("collector config: no sinks is an error") {
 
 TEST_CASE("collector config: an unknown sink is an error at its key") {
   const std::string err = ConfigErrorOf([] {
-    ParseCollectorConfig("sinks:\n  blackhole: {}\n  kafka: {}\n", "c.yaml");
+    ParseCollectorConfig("sinks:\n  blackhole: {}\n  kafkaa: {}\n", "c.yaml");
   });
   CHECK_MESSAGE(StartsWith(err, "c.yaml:3:3: "), err);
-  CHECK(err.find("unknown key \"kafka\"") != std::string::npos);
+  CHECK(err.find("unknown key \"kafkaa\"") != std::string::npos);
 }
 
 TEST_CASE("collector config: a typo inside the postgres sink is an error at the key") {

@@ -35,5 +35,18 @@ listeners, endpoints, token and TLS files). The result is plain agent.yaml / col
 {{- end -}}
 {{- $_ := set $owned "tls" $tls -}}
 {{- end -}}
-{{- toYaml (mergeOverwrite (deepCopy .Values.collector.config) $owned) -}}
+{{- $config := deepCopy .Values.collector.config -}}
+{{- $kafka := .Values.collector.kafka -}}
+{{- $client := dict "brokers" $kafka.brokers "topic" $kafka.topic -}}
+{{- if $kafka.properties -}}
+{{- $_ := set $client "properties" $kafka.properties -}}
+{{- end -}}
+{{- if eq (toString $kafka.role) "edge" -}}
+{{- $sinks := default (dict) $config.sinks -}}
+{{- $_ := set $sinks "kafka" (merge (deepCopy $client) (deepCopy (default (dict) $kafka.sink))) -}}
+{{- $_ := set $config "sinks" $sinks -}}
+{{- else if eq (toString $kafka.role) "indexer" -}}
+{{- $_ := set $config "inputs" (dict "kafka" (merge (deepCopy $client) (dict "group" $kafka.group))) -}}
+{{- end -}}
+{{- toYaml (mergeOverwrite $config $owned) -}}
 {{- end -}}

@@ -77,8 +77,15 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/* Fails the render on values that cannot work, with a message saying why. */}}
 {{- define "logship.validate" -}}
-{{- if .Values.collector.kafkaRole -}}
-{{- fail "collector.kafkaRole: the Kafka edge/indexer roles are not implemented in the collector yet; leave it empty" -}}
+{{- if hasKey .Values.collector "kafkaRole" -}}
+{{- fail "collector.kafkaRole is gone: set collector.kafka.role (edge or indexer) and collector.kafka.brokers" -}}
+{{- end -}}
+{{- $kafkaRole := toString .Values.collector.kafka.role -}}
+{{- if not (has $kafkaRole (list "" "edge" "indexer")) -}}
+{{- fail (printf "collector.kafka.role %q: must be \"\", \"edge\" or \"indexer\" (one role a release; install the chart twice for both)" $kafkaRole) -}}
+{{- end -}}
+{{- if and $kafkaRole (not .Values.collector.kafka.brokers) -}}
+{{- fail (printf "collector.kafka.role %s needs collector.kafka.brokers (host:port of the bootstrap brokers)" $kafkaRole) -}}
 {{- end -}}
 {{- if and .Values.tls.enabled (not .Values.tls.serverSecret) -}}
 {{- fail "tls.enabled needs tls.serverSecret: a kubernetes.io/tls Secret with the collector's certificate" -}}

@@ -1,0 +1,34 @@
+// A batch as Kafka messages (README "Kafka"), version 1:
+// - key: the agent id (one agent's batches stay in one partition, in order);
+// - value: one zstd frame (content size in its header) of a serialized logship.v1.Batch
+//   whose records carry their 16-byte ids and the edge collector's pipeline results, and
+//   whose agent_id is the agent the edge authenticated;
+// - headers: logship-encoding = logship.v1.Batch+zstd, logship-encoding-version = 1.
+// A batch whose value would exceed the message limit is split by records into several.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/model/decoded_batch.h"
+#include "common/status.h"
+#include "common/zstd_codec.h"
+
+namespace logship::collector {
+
+inline constexpr std::string_view kKafkaEncodingHeader = "logship-encoding";
+inline constexpr std::string_view kKafkaEncoding = "logship.v1.Batch+zstd";
+inline constexpr std::string_view kKafkaVersionHeader = "logship-encoding-version";
+inline constexpr std::string_view kKafkaVersion = "1";
+// A value never decodes to more than this (a zstd bomb fails instead).
+inline constexpr size_t kKafkaMaxDecodedBytes = 256u << 20;
+
+// The values of `batch`, each at most `max_bytes` unless one record alone is larger.
+Status EncodeBatchValues(const DecodedBatch& batch, size_t max_bytes, ZstdCompressor& zstd,
+                         std::vector<std::string>* out);
+// One value back into a batch (agent_id from the batch). Errors say what is wrong with it.
+Status DecodeBatchValue(std::string_view value, ZstdDecompressor& zstd, DecodedBatch* out);
+
+}  // namespace logship::collector

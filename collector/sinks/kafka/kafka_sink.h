@@ -1,0 +1,50 @@
+// The `kafka` sink (README "Kafka"): each batch becomes one message (or a few, when it is
+// larger than max_message_bytes) keyed by agent, produced by an idempotent producer with
+// acks=all. Write() returns once every message of the batch was delivery-confirmed by the
+// brokers (kOk), or failed (kRetry: the agent's batch is not acked and comes again; the
+// indexers de-duplicate by record id). A producer queue that is full is waited on, never
+// grown. Write() is thread-safe; one thread serves librdkafka's delivery reports.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "collector/kafka/kafka_client.h"
+#include "collector/sinks/sink.h"
+#include "collector/sinks/sink_plugin.h"
+
+namespace logship::collector {
+
+struct KafkaSinkConfig : SinkConfig {
+  KafkaClientConfig client;
+  std::chrono::milliseconds delivery_timeout{30000};  // message.timeout.ms
+  uint64_t max_message_bytes = 1u << 20;              // message.max.bytes; batches are split below it
+  std::string Destination() const override { return KafkaDestination(client); }
+};
+
+class KafkaSink final : public Sink {
+ public:
+  static Result<std::unique_ptr<Sink>> Create(const KafkaSinkConfig& config);
+  ~KafkaSink() override;
+
+  std::string_view name() const override { return "kafka"; }
+  WriteResult Write(const DecodedBatch& batch) override;
+  void RegisterMetrics(metrics::Registry& registry) override;
+  Status HealthCheck() override;
+
+  struct Delivery;  // one Write()'s messages in flight (kafka_sink.cc)
+
+ private:
+  explicit KafkaSink(const KafkaSinkConfig& config) : config_(config) {}
+  void PollLoop();
+
+  const KafkaSinkConfig config_;
+  RdKafkaPtr producer_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+  std::atomic<uint64_t> produced_{0}, delivery_errors_{0}, queue_bytes_{0}, split_batches_{0};
+};
+
+}  // namespace logship::collector
