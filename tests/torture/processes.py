@@ -102,6 +102,24 @@ class ProcessControl:
                 return
             time.sleep(0.002)
 
+    def wait_reload_applied(self, starts_before):
+        """Until the agent has restarted its sources with the new configuration (one more
+        "agent ID started" line than `starts_before`). A reload is asynchronous: until then the
+        old sources still read, so bytes written meanwhile to a removed source's files may ship,
+        as they would for an operator who writes while reloading."""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.agent.alive():
+            if self.agent_starts_logged() > starts_before:
+                return
+            time.sleep(0.02)
+        self.notes.append(f"agent did not log 'started' within 20 s of a reload (step {self.current_step})")
+
+    def agent_starts_logged(self):
+        try:
+            return len(re.findall(rb"agent \S+ started", self.agent.log_path.read_bytes()))
+        except OSError:
+            return 0
+
     def wait_agent_saw_files(self):
         """Until the running agent holds open every file its globs match now, and has had
         0.2 s to checkpoint a file it opened since the last call (it saves within 0.1 s). A

@@ -190,7 +190,10 @@ class Steps:
             self.last_signal = (signal.SIGHUP, self.current_step, time.monotonic() - self.agent_started_at)
             self.wait_signal_handled(signal.SIGHUP)
             self.last_signal_at = time.monotonic()
+            starts = self.agent_starts_logged()
             os.kill(self.agent.pid, signal.SIGHUP)
+            if action == "remove":  # the next step's bytes must be written after the removal took effect
+                self.wait_reload_applied(starts)
         return desc
 
     def step_agent_id(self, step, rng):
