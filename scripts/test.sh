@@ -32,7 +32,9 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOGSHIP_BUILD_TES
 cmake --build "$BUILD_DIR" -j"$JOBS"
 
 banner "tests: $BUILD_DIR"
-ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 "${CTEST_FILTER[@]}"
+# Two at a time on two cores: most tests wait on the processes they start; the heavy ones hold
+# RESOURCE_LOCK heavy (tests/CMakeLists.txt) and never run beside each other.
+ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 -j"$JOBS" "${CTEST_FILTER[@]}"
 
 if [[ "${LOGSHIP_SKIP_ASAN:-0}" == 1 ]]; then
   banner "sanitizers: skipped (LOGSHIP_SKIP_ASAN=1)"
