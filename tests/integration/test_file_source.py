@@ -162,7 +162,9 @@ def truncated_then_renamed_before_a_crash(env):
     env.exact_numbers("truncren", 100)
     os.truncate(path, 0)
     harness.wait_until(lambda: "was truncated" in agent.log_tail(50), 10, what="the agent seeing the truncation")
-    time.sleep(0.5)  # its checkpoint (written within 0.1 s) is on disk
+    # Its new generation's checkpoint goes out with the next frame (within 0.1 s when idle): give
+    # a machine running other tests beside this one ample time (0.5 s was not always enough).
+    time.sleep(2.5)
     os.kill(agent.pid, signal.SIGSTOP)
     with open(path, "w") as f:  # a new first line: the old fingerprint no longer matches
         f.write("restarted " + "".join(line(i) for i in range(101, 111)))
