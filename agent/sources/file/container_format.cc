@@ -62,8 +62,9 @@ bool ContainerDecoder::DecodeDocker(std::string_view line, Piece* piece) {
     piece->meta.error = "not a Docker json-file line: invalid JSON";
     return false;
   }
-  const auto log = doc.FindMember("log");
-  if (log == doc.MemberEnd() || !log->value.IsString()) {
+  const rapidjson::Value& root = doc;  // const iterators on both sides (clang's C++20 operator check)
+  auto log = root.FindMember("log");
+  if (log == root.MemberEnd() || !log->value.IsString()) {
     piece->meta.error = "not a Docker json-file line: no \"log\" string";
     return false;
   }
@@ -71,9 +72,9 @@ bool ContainerDecoder::DecodeDocker(std::string_view line, Piece* piece) {
   piece->last = !json_.empty() && json_.back() == '\n';
   if (piece->last) json_.pop_back();
   piece->text = json_;
-  if (const auto s = doc.FindMember("stream"); s != doc.MemberEnd() && s->value.IsString())
+  if (auto s = root.FindMember("stream"); s != root.MemberEnd() && s->value.IsString())
     piece->meta.stream = StreamName(std::string_view(s->value.GetString(), s->value.GetStringLength()));
-  if (const auto t = doc.FindMember("time"); t != doc.MemberEnd() && t->value.IsString()) {
+  if (auto t = root.FindMember("time"); t != root.MemberEnd() && t->value.IsString()) {
     // An unreadable time leaves the event time unknown; the message itself is fine.
     if (!ParseRfc3339(std::string_view(t->value.GetString(), t->value.GetStringLength()), &piece->meta.time_unix_nano))
       piece->meta.time_unix_nano = 0;
