@@ -18,6 +18,7 @@
 #include "collector/sinks/sink_plugin.h"
 #include "common/grpc_tls.h"
 #include "common/http/http_server.h"
+#include "common/file_limit.h"
 #include "common/log.h"
 #include "common/metrics/registry.h"
 
@@ -137,6 +138,15 @@ std::unique_ptr<grpc::Server> StartServer(const CollectorConfig& config, std::sh
   // stream we stopped reading (budget full) would keep buffering instead of pushing back.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, static_cast<int>(config.limits.stream_window_bytes));
+  // A peer that stops answering pings is dropped with its streams (a host that vanished, a
+  // half-open connection); agents ping every 30 s, which must not count as abuse.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config.limits.keepalive_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(config.limits.keepalive_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // A connection with no call for 5 minutes is closed: an idle socket costs a descriptor.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
   builder.RegisterService(&ingest);
   builder.RegisterService(&otlp);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -180,6 +190,10 @@ sigset_t BlockSignals() {
 
 int RunCollector(const CollectorConfig& config, const std::string& config_path) {
   sigset_t signals = BlockSignals();
+  if (const FileLimit files = RaiseFileLimit(); files.after < 8192)
+    LogWarn(kComponent, "open-file limit " + std::to_string(files.after) +
+                            ": each agent holds a connection (a descriptor); raise LimitNOFILE / ulimit -n "
+                            "for more than a few thousand agents");
   auto settings = MakeSettings(config);
   auto creds = Credentials(config);
   auto sinks = settings.ok() && creds.ok() ? CreateSinks(config) : Result<SinkSet>(Status::Ok());
@@ -205,7 +219,7 @@ int RunCollector(const CollectorConfig& config, const std::string& config_path) 
     }
     inputs.push_back(std::move(in).value());
   }
-  IngestService ingest(*settings, writer, registry);
+  IngestService ingest(*settings, writer, registry, config.ingest_workers);
   OtlpLogsService otlp(ingest, writer, std::max(2u, std::thread::hardware_concurrency()));
   std::unique_ptr<grpc::Server> server = StartServer(config, *creds, ingest, otlp);
   if (!server) {

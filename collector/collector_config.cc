@@ -83,7 +83,11 @@ Limits ParseLimits(ConfigMap& l) {
   c.max_inflight_bytes = l.Size("max_inflight_bytes", c.max_inflight_bytes, 1 << 20, 64ull << 30);
   c.stream_window_bytes = l.Size("stream_window_bytes", c.stream_window_bytes, 64 << 10, 64 << 20);
   c.max_otlp_request_bytes = l.Size("max_otlp_request_bytes", c.max_otlp_request_bytes, 1024, 1ull << 30);
+  c.stream_frames_in_flight = static_cast<uint32_t>(l.Int("stream_frames_in_flight", c.stream_frames_in_flight, 1, 64));
   using std::chrono::hours;
+  using std::chrono::seconds;
+  c.keepalive_time = Millis(l, "keepalive_time", c.keepalive_time, seconds(1), hours(24));
+  c.keepalive_timeout = Millis(l, "keepalive_timeout", c.keepalive_timeout, seconds(1), hours(1));
   using std::chrono::minutes;
   c.event_time_max_past = l.Duration("event_time_max_past", c.event_time_max_past, minutes(1), hours(24 * 3650));
   c.event_time_max_future = l.Duration("event_time_max_future", c.event_time_max_future, minutes(1), hours(24 * 3650));
@@ -144,6 +148,7 @@ CollectorConfig Parse(const ConfigNode& root) {
   c.listen = m.String("listen", c.listen);
   c.data_dir = m.String("data_dir", c.data_dir);
   c.dead_letter_max_bytes = m.Size("dead_letter_max_bytes", c.dead_letter_max_bytes, 1 << 20, 1ull << 40);
+  c.ingest_workers = static_cast<uint32_t>(m.Int("ingest_workers", 0, 0, 256));
   if (c.data_dir.empty() || c.data_dir[0] != '/') m.Require("data_dir").Fail("must be an absolute path");
   if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
   if (auto n = m.Optional("tls"); !n.IsNull()) c.tls = ParseServerTlsFiles(n);

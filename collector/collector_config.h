@@ -33,6 +33,8 @@ struct CollectorConfig {
   // are counted and dropped, so a flood of them cannot fill the disk.
   uint64_t dead_letter_max_bytes = 1ull << 30;
   Limits limits;
+  // Threads that decode and write what agents send (0: from the cores, DefaultIngestWorkers).
+  uint32_t ingest_workers = 0;
   // In plugin registration order (the order required sinks are written in); at least one,
   // and at least one required.
   std::vector<std::shared_ptr<const SinkConfig>> sinks;

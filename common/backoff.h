@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 namespace logship {
@@ -13,8 +14,11 @@ class Backoff {
   Backoff(std::chrono::milliseconds min, std::chrono::milliseconds max) : min_(min), max_(max), next_(min) {}
   // A uniformly random delay in [min, current ceiling]; the ceiling doubles up to max.
   std::chrono::milliseconds Next() {
+    // Seeded on first use: most users (a sink write per batch) never back off, and seeding
+    // from std::random_device costs a system call.
+    if (!rng_) rng_.emplace(std::random_device{}());
     std::uniform_int_distribution<long> d(min_.count(), std::max(min_.count(), next_.count()));
-    const auto delay = std::chrono::milliseconds(d(rng_));
+    const auto delay = std::chrono::milliseconds(d(*rng_));
     next_ = std::min(max_, next_ * 2);
     return delay;
   }
@@ -22,7 +26,7 @@ class Backoff {
 
  private:
   std::chrono::milliseconds min_, max_, next_;
-  std::mt19937_64 rng_{std::random_device{}()};
+  std::optional<std::mt19937_64> rng_;
 };
 
 }  // namespace logship

@@ -2,13 +2,14 @@
 
 #include <grpc/grpc_security_constants.h>
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 #include <optional>
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "common/thread/companion_thread.h"
-#include "common/thread/handoff.h"
+#include "collector/server/ship_stream.h"
 #include "common/thread/mutex.h"
 
 namespace logship::collector {
@@ -44,8 +45,10 @@ std::string Principal(const std::string& token_agent, const grpc::ServerContextB
   return {};
 }
 
+size_t DefaultIngestWorkers(unsigned cores) { return std::clamp<size_t>(16 * static_cast<size_t>(cores), 16, 64); }
+
 IngestService::IngestService(std::shared_ptr<const IngestSettings> settings, BatchWriter& writer,
-                             metrics::Registry& registry)
+                             metrics::Registry& registry, size_t workers)
     : settings_(settings),
       writer_(writer),
       registry_(registry),
@@ -53,12 +56,50 @@ IngestService::IngestService(std::shared_ptr<const IngestSettings> settings, Bat
       frames_rejected_(registry.GetCounter("logship_collector_frames_rejected_total",
                                            "Frames that could not be decoded or broke a limit.")),
       auth_failures_(registry.GetCounter("logship_collector_auth_failures_total",
-                                         "Streams refused for a missing or wrong token, or a foreign agent id.")) {
+                                         "Streams refused for a missing or wrong token, or a foreign agent id.")),
+      pool_(workers != 0 ? workers : DefaultIngestWorkers(std::thread::hardware_concurrency()), SIZE_MAX,
+            "ingest-work") {
   registry.AddCallback("logship_collector_inflight_bytes", "Bytes of batches being processed (all streams).", {},
                        [this] { return static_cast<double>(budget_->used()); });
+  registry.AddCallback("logship_collector_ingest_streams", "Ship streams open now.", {},
+                       [this] { return static_cast<double>(streams()); });
+  registry.AddCallback("logship_collector_inflight_waiting", "Frames waiting for room in the in-flight budget.", {},
+                       [this] { return static_cast<double>(budget_->waiting()); });
+}
+
+IngestService::~IngestService() = default;
+
+grpc::ServerBidiReactor<logship::v1::BatchFrame, logship::v1::BatchAck>* IngestService::Ship(
+    grpc::CallbackServerContext* context) {
+  // Owned by gRPC until its OnDone, which deletes it (ship_stream.h).
+  auto stream = std::make_unique<Stream>(*this, context, pool_);
+  Stream* raw = stream.release();
+  raw->Start();
+  return raw;
+}
+
+size_t IngestService::streams() const {
+  MutexLock lock(mu_);
+  return streams_.size();
+}
+
+bool IngestService::Register(Stream* stream) {
+  MutexLock lock(mu_);
+  if (draining_) return false;
+  streams_.insert(stream);
+  return true;
+}
+
+void IngestService::Unregister(Stream* stream) {
+  MutexLock lock(mu_);
+  streams_.erase(stream);
 }
 
 void IngestService::CountReceived(const std::string& agent_id, uint64_t records) {
+  ReceivedCounter(agent_id).Inc(records);
+}
+
+metrics::Counter& IngestService::ReceivedCounter(const std::string& agent_id) {
   // Agent ids are claimed by clients: the label takes at most kMaxAgentLabels of them (the
   // first seen), the rest count under "_other", so no one can grow the metrics without end.
   const std::string* label = &agent_id;
@@ -70,83 +111,11 @@ void IngestService::CountReceived(const std::string& agent_id, uint64_t records)
       else labelled_agents_.insert(agent_id);
     }
   }
-  registry_.GetCounter("logship_collector_records_received_total", "Records received, by agent.", {{"agent", *label}})
-      .Inc(records);
+  return registry_.GetCounter("logship_collector_records_received_total", "Records received, by agent.",
+                              {{"agent", *label}});
 }
 
-// What one Ship call knows about its caller, and the decoder for the settings in force.
-struct IngestService::Caller {
-  grpc::ServerContext* context = nullptr;
-  std::string peer;
-  std::string user_agent;
-  std::string authenticated;  // the token's agent (kFleetAgent for a fleet token), or ""
-  std::string principal;      // what record ids bind to (record_identity.h)
-  std::shared_ptr<const IngestSettings> decoder_settings;  // the settings `decoder` was made for
-  std::optional<FrameDecoder> decoder;
-  // The console's view of this stream: opened at its first frame, closed on every way out.
-  AgentRegistry* presence = nullptr;
-  std::string presence_agent;
-  ~Caller() {
-    if (presence != nullptr) presence->StreamClosed(presence_agent);
-  }
-};
-
-grpc::Status IngestService::Ship(grpc::ServerContext* context,
-                                 grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream) {
-  struct Unregister {
-    IngestService* self;
-    grpc::ServerContext* ctx;
-    ~Unregister() {
-      MutexLock lock(self->mu_);
-      self->streams_.erase(ctx);
-    }
-  } unregister{this, context};
-  Caller caller;
-  caller.context = context;
-  caller.peer = context->peer();
-  if (auto it = context->client_metadata().find("user-agent"); it != context->client_metadata().end())
-    caller.user_agent.assign(it->second.data(), std::min<size_t>(it->second.size(), 256));
-  if (grpc::Status auth = AuthenticateCall(*settings(), context, &caller.authenticated, auth_failures_); !auth.ok())
-    return auth;
-  caller.principal = Principal(caller.authenticated, context);
-  {
-    // The limits, before the first ack: an agent fits (splits) its frames to them instead of
-    // sending one that can never be taken.
-    const Limits& l = settings()->limits;
-    context->AddInitialMetadata("logship-max-frame-bytes", std::to_string(l.max_frame_bytes));
-    context->AddInitialMetadata("logship-max-uncompressed-bytes", std::to_string(l.max_uncompressed_bytes));
-    context->AddInitialMetadata("logship-max-records", std::to_string(l.max_records));
-    stream->SendInitialMetadata();
-  }
-  // This thread reads and decodes frame N+1 while the writer writes frame N to the sinks and
-  // acks it; the handoff holds at most one batch. On every way out the writer finishes (and
-  // acks) what it was handed, then ends.
-  Handoff<Work> handoff;
-  std::atomic<bool> ack_failed{false};
-  CompanionThread writer(
-      "ingest-writer",
-      [&] {
-        while (std::optional<Work> w = handoff.Take()) WriteAndAck(*w, context, stream, ack_failed);
-      },
-      [&] { handoff.Close(); });
-  // Frames are fresh each time: reusing them would keep each idle stream's largest batch
-  // allocated, and with many streams that is most of the process's memory.
-  auto frame = std::make_unique<logship::v1::BatchFrame>();
-  for (; !ack_failed && MarkIdle(context) && stream->Read(frame.get());
-       frame = std::make_unique<logship::v1::BatchFrame>()) {
-    MarkBusy(context);
-    const auto s = settings();
-    Work w;
-    if (grpc::Status st = Authorize(caller, *s, *frame); !st.ok()) return st;
-    if (grpc::Status st = Decode(caller, s, *frame, &w); !st.ok()) return st;
-    Account(caller, w, frame->uncompressed_bytes());
-    WorkAdded(context);
-    handoff.Put(std::move(w));
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status IngestService::Authorize(Caller& caller, const IngestSettings& s, const logship::v1::BatchFrame& f) {
+grpc::Status IngestService::Authorize(const Caller& caller, const IngestSettings& s, const logship::v1::BatchFrame& f) {
   if (s.auth.required()) {
     // Every frame: a token revoked by a reload ends the streams that carry it.
     std::string now;
@@ -164,15 +133,15 @@ grpc::Status IngestService::Authorize(Caller& caller, const IngestSettings& s, c
   return grpc::Status::OK;
 }
 
-grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const IngestSettings>& s,
-                                   const logship::v1::BatchFrame& f, Work* w) {
+uint64_t IngestService::Cost(const IngestSettings& s, const logship::v1::BatchFrame& f) {
   // Room for the compressed frame, the decompressed bytes and the decoded records (about
   // twice the serialized size), before decoding anything.
-  const uint64_t cost =
-      f.payload().size() + 3 * std::min<uint64_t>(f.uncompressed_bytes(), s->limits.max_uncompressed_bytes);
-  grpc::ServerContext* context = caller.context;
-  if (!budget_->Acquire(cost, [context] { return context->IsCancelled(); }))
-    return grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled while waiting for room");
+  return f.payload().size() + 3 * std::min<uint64_t>(f.uncompressed_bytes(), s.limits.max_uncompressed_bytes);
+}
+
+grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const IngestSettings>& s,
+                                   const logship::v1::BatchFrame& f, Work* w) {
+  grpc::CallbackServerContext* context = caller.context;
   if (caller.decoder_settings != s) {
     caller.decoder.emplace(s->limits);
     caller.decoder_settings = s;
@@ -182,7 +151,6 @@ grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const I
       f, w->batch.batch, &w->refused,
       caller.authenticated == kFleetAgent ? std::string_view(f.agent_id()) : std::string_view(caller.principal));
   if (!st.ok()) {
-    budget_->Release(cost);
     const std::string msg = "frame " + std::to_string(f.sequence()) +
                             (f.parts() > 1 ? " part " + std::to_string(f.part()) : std::string()) + " from agent \"" +
                             f.agent_id().substr(0, 64) + "\": " + st.message();
@@ -198,14 +166,18 @@ grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const I
   w->batch.sequence = f.sequence();
   w->batch.part = f.part();
   w->settings = s;
-  w->cost = cost;
   return grpc::Status::OK;
 }
 
 void IngestService::Account(Caller& caller, const Work& w, uint64_t uncompressed_bytes) {
   const auto records = static_cast<uint64_t>(w.batch.batch->records_size());
   records_received_ += records;
-  CountReceived(w.batch.agent_id, records);
+  // The counter is looked up once per stream and agent (a lookup scans the agents' series).
+  if (caller.received == nullptr || caller.received_agent != w.batch.agent_id) {
+    caller.received = &ReceivedCounter(w.batch.agent_id);
+    caller.received_agent = w.batch.agent_id;
+  }
+  caller.received->Inc(records);
   AgentRegistry* agents = agents_.load();
   if (agents == nullptr) return;
   if (caller.presence != agents || caller.presence_agent != w.batch.agent_id) {
@@ -217,9 +189,7 @@ void IngestService::Account(Caller& caller, const Work& w, uint64_t uncompressed
   agents->BatchReceived(w.batch.agent_id, w.batch.batch->host(), records, uncompressed_bytes);
 }
 
-void IngestService::WriteAndAck(Work& w, grpc::ServerContext* context,
-                                grpc::ServerReaderWriter<logship::v1::BatchAck, logship::v1::BatchFrame>* stream,
-                                std::atomic<bool>& ack_failed) {
+logship::v1::BatchAck IngestService::Write(Work& w) {
   const WriteResult r = writer_.Write(*w.settings->pipeline, w.batch, w.refused, w.settings->limits.time_window());
   budget_->Release(w.cost);
   logship::v1::BatchAck ack;
@@ -233,40 +203,19 @@ void IngestService::WriteAndAck(Work& w, grpc::ServerContext* context,
     LogWarn(kComponent, "batch " + std::to_string(w.batch.sequence) + " from " + w.batch.agent_id +
                             " not stored: " + r.reason);
   }
-  if (!ack_failed && !stream->Write(ack)) ack_failed = true;
-  WorkDone(context);
-}
-
-bool IngestService::MarkIdle(grpc::ServerContext* ctx) {
-  MutexLock lock(mu_);
-  if (draining_) return false;
-  streams_[ctx].decoding = false;
-  return true;
-}
-
-void IngestService::MarkBusy(grpc::ServerContext* ctx) {
-  MutexLock lock(mu_);
-  streams_[ctx].decoding = true;
-}
-
-void IngestService::WorkAdded(grpc::ServerContext* ctx) {
-  MutexLock lock(mu_);
-  ++streams_[ctx].work;
-}
-
-void IngestService::WorkDone(grpc::ServerContext* ctx) {
-  MutexLock lock(mu_);
-  StreamState& st = streams_[ctx];
-  --st.work;
-  // Draining: the last batch of a stream waiting for its next frame is acked; end it.
-  if (draining_ && st.work == 0 && !st.decoding) ctx->TryCancel();
+  return ack;
 }
 
 void IngestService::Drain() {
-  MutexLock lock(mu_);
-  draining_ = true;
-  for (auto& [ctx, st] : streams_)
-    if (!st.decoding && st.work == 0) ctx->TryCancel();
+  std::vector<Stream*> pinned;
+  {
+    MutexLock lock(mu_);
+    draining_ = true;
+    for (Stream* s : streams_)
+      if (s->BeginDrain()) pinned.push_back(s);
+  }
+  // Outside the lock: finishing a stream may run its OnDone (Unregister) inline.
+  for (Stream* s : pinned) s->RunDrain();
 }
 
 }  // namespace logship::collector

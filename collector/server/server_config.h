@@ -19,6 +19,11 @@ struct Limits {
   uint64_t max_inflight_bytes = 256ull << 20;     // all streams together; reading stops beyond
   uint64_t stream_window_bytes = 1ull << 20;      // HTTP/2 receive window per stream (fixed, no BDP growth)
   uint64_t max_otlp_request_bytes = 8ull << 20;   // one OTLP Export request
+  uint32_t stream_frames_in_flight = 4;           // frames one stream may hold (decoding, writing)
+  // The server pings a connection quiet for keepalive_time and drops it when no answer comes
+  // within keepalive_timeout: a dead peer's streams are reaped instead of held for hours.
+  std::chrono::milliseconds keepalive_time{std::chrono::seconds(60)};
+  std::chrono::milliseconds keepalive_timeout{std::chrono::seconds(20)};
   // Event times (from log content) are clamped to this window around the observed time.
   std::chrono::nanoseconds event_time_max_past{std::chrono::hours(24 * 7)};
   std::chrono::nanoseconds event_time_max_future{std::chrono::hours(1)};

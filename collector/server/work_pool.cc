@@ -28,6 +28,15 @@ bool WorkPool::TrySubmit(std::function<void()> job) {
   return true;
 }
 
+void WorkPool::Submit(std::function<void()> job) {
+  {
+    MutexLock lock(mu_);
+    if (stopping_) return;
+    queue_.push_back(std::move(job));
+  }
+  wake_.NotifyOne();
+}
+
 void WorkPool::Run() {
   SetThreadName(name_.c_str());
   for (;;) {

@@ -52,6 +52,33 @@ def count_rows(pg, table="logs"):
     return int(pg.scalar(f"SELECT count(*) FROM {table}"))
 
 
+def copy_ceiling(pg, work, rows):
+    """The PostgreSQL ceiling for the rows the collector stored in `logs`: the same rows, one
+    `psql \\copy` into an empty table of the same shape. Returns (rows/s, a note saying how)."""
+    import time
+    export = work / "rows.copy"
+    psql(pg, f"\\copy (SELECT {PG_COLUMNS} FROM logs) TO '{export}'")
+    parts = pg.query("SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+                     "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'logs'::regclass")
+    ddl = ["DROP TABLE IF EXISTS logs_ceiling",
+           "CREATE TABLE logs_ceiling (LIKE logs INCLUDING ALL) PARTITION BY RANGE (ts)"]
+    ddl += [f"CREATE TABLE \"{name.replace('logs', 'logs_ceiling', 1)}\" PARTITION OF logs_ceiling {bound}"
+            for name, bound in parts]
+    psql(pg, "; ".join(ddl))
+    psql(pg, "CHECKPOINT")
+    t1 = time.monotonic()
+    psql(pg, f"\\copy logs_ceiling ({PG_COLUMNS}) FROM '{export}'")
+    wall = time.monotonic() - t1
+    copied = count_rows(pg, "logs_ceiling")
+    if copied != rows:
+        raise RuntimeError(f"ceiling copied {copied} rows, expected {rows}")
+    note = (f"ceiling = one `psql -c \"\\copy logs_ceiling FROM file\"` (one transaction) into "
+            f"CREATE TABLE logs_ceiling (LIKE logs INCLUDING ALL) PARTITION BY RANGE (ts), i.e. UNIQUE (id, ts), "
+            f"BRIN on ts, partial trace_id/correlation_id indexes, and logs' {len(parts)} partitions "
+            f"(day partitions + default); CHECKPOINT before it.")
+    return rows / wall, note
+
+
 class PsqlSession:
     """One long-lived psql reading queries from a pipe (no connection set-up per query)."""
 

@@ -5,8 +5,8 @@ import os
 import subprocess
 import time
 
-from bench_postgres import (PG_COLUMNS, PG_SINK_METRIC, count_rows, pg_settings_note, postgres,
-                            postgres_sink_yaml, psql)
+from bench_postgres import (PG_SINK_METRIC, copy_ceiling, count_rows, pg_settings_note, postgres,
+                            postgres_sink_yaml)
 from bench_processes import (agent_config, free_port, metric, start_agent, start_collector, tail,
                              wait_metric, workspace)
 
@@ -86,28 +86,10 @@ def run_pg_ingest(build, path, size, lines, notes):
         if rows != lines or committed != lines:
             notes.append(f"pg_ingest: WARNING {rows} rows / sink metric {committed} for {lines} lines")
 
-        # The ceiling: the same rows, psql \copy into an empty table of the same shape.
-        export = work / "rows.copy"
-        psql(pg, f"\\copy (SELECT {PG_COLUMNS} FROM logs) TO '{export}'")
-        parts = pg.query("SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
-                         "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'logs'::regclass")
-        ddl = ["CREATE TABLE logs_ceiling (LIKE logs INCLUDING ALL) PARTITION BY RANGE (ts)"]
-        ddl += [f"CREATE TABLE \"{name.replace('logs', 'logs_ceiling', 1)}\" PARTITION OF logs_ceiling {bound}"
-                for name, bound in parts]
-        psql(pg, "; ".join(ddl))
-        psql(pg, "CHECKPOINT")
-        t1 = time.monotonic()
-        psql(pg, f"\\copy logs_ceiling ({PG_COLUMNS}) FROM '{export}'")
-        ceiling_wall = time.monotonic() - t1
-        ceiling_rows = count_rows(pg, "logs_ceiling")
-        if ceiling_rows != rows:
-            raise RuntimeError(f"ceiling copied {ceiling_rows} rows, expected {rows}")
-        notes.append(f"pg_ingest: ceiling = one `psql -c \"\\copy logs_ceiling FROM file\"` (one transaction) into "
-                     f"CREATE TABLE logs_ceiling (LIKE logs INCLUDING ALL) PARTITION BY RANGE (ts), i.e. UNIQUE (id, ts), "
-                     f"BRIN on ts, partial trace_id/correlation_id indexes, and logs' {len(parts)} partitions "
-                     f"(day partitions + default); CHECKPOINT before it. Collector rows/s = line count / "
-                     f"(agent start → SELECT count(*) FROM logs = line count).")
-        res["ceiling rows/s"] = rows / ceiling_wall
+        ceiling, note = copy_ceiling(pg, work, rows)
+        notes.append("pg_ingest: " + note + " Collector rows/s = line count / (agent start → SELECT count(*) "
+                     "FROM logs = line count).")
+        res["ceiling rows/s"] = ceiling
         res["ratio"] = res["rows/s"] / res["ceiling rows/s"]
         return res
 

@@ -263,7 +263,9 @@ def check_backpressure(env):
               f"      - {{protocol: udp, address: \"127.0.0.1:{udp}\"}}\n")
     cfg = env.agent_config("pressure-agent", cport, http, listen, "spool: {max_bytes: 256KiB, segment_bytes: 64KiB}\n")
     agent = env.start_agent(cfg, http)
-    total = 60_000
+    # More than the kernel's socket buffers can take (net.ipv4.tcp_rmem's maximum is 32 MiB on
+    # the CI machine, autotuned up under load): ~64 MiB of messages, so the sender must block.
+    total = 400_000
     sender = BlockedSender(tcp, total)
     sender.start()
     harness.wait_until(lambda: metric(http, "logship_agent_sources_paused") == 1, 30, what="spool full, sources paused")
