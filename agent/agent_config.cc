@@ -65,6 +65,7 @@ CollectorClientConfig ParseCollectorClient(const ConfigNode& node) {
   c.max_in_flight = static_cast<uint32_t>(cc.Int("max_in_flight", c.max_in_flight, 1, 1024));
   c.backoff_min = Ms(cc, "backoff_min", c.backoff_min, milliseconds(1), milliseconds(60000));
   c.backoff_max = Ms(cc, "backoff_max", c.backoff_max, c.backoff_min, milliseconds(3600000));
+  c.connect_timeout = Ms(cc, "connect_timeout", c.connect_timeout, milliseconds(100), milliseconds(600000));
   cc.Finish();
   return c;
 }

@@ -56,9 +56,10 @@ Shipper::Shipper(const CollectorClientConfig& config, std::string agent_id, std:
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(config_.backoff_min.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(config_.backoff_max.count()));
-  // gRPC's own floor between connection attempts (20 s by default) would otherwise hold a
-  // channel in its failed state long after the collector is back.
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(config_.backoff_min.count()));
+  // gRPC reads this as the minimum time one connection attempt is given (its name says
+  // backoff). It once held backoff_min, which abandoned every handshake slower than the
+  // backoff (a long round trip, a loaded collector's TLS) before it could finish.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(config_.connect_timeout.count()));
   if (config_.tls && !config_.tls->server_name.empty()) args.SetSslTargetNameOverride(config_.tls->server_name);
   for (const auto& endpoint : config_.endpoints)
     channels_.push_back(grpc::CreateCustomChannel(endpoint, credentials, args));

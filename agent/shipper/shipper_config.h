@@ -23,6 +23,9 @@ struct CollectorClientConfig {
   uint32_t max_in_flight = 8;
   std::chrono::milliseconds backoff_min{200};
   std::chrono::milliseconds backoff_max{30000};
+  // How long one connection attempt (TCP, TLS, HTTP/2 settings) may take before it is given
+  // up: long enough for a slow link or a loaded collector's TLS handshake.
+  std::chrono::milliseconds connect_timeout{10000};
 };
 
 }  // namespace logship::agent

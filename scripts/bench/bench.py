@@ -25,6 +25,10 @@ Scenarios (--only to pick; default all):
                     --latency-rate through agent → edge → Kafka → indexer → PostgreSQL
                     (bench_kafka.py, which also runs on its own; needs binaries built with
                     Kafka: --build-dir/--bin-dir)
+  fleet             (not in the default set: --only fleet) --fleet-agents simulated agents at
+                    20 lines/s each (logship-fleet-sim) → collector → blackhole: lines/s, ack
+                    p50/p99, collector threads, RSS and cores (bench_fleet.py runs the other
+                    scenarios and the comparison with another collector binary)
 
 PostgreSQL is a throwaway server started exactly like the integration tests do
 (tests/integration/harness.py: fsync, synchronous_commit and full_page_writes off).
@@ -80,9 +84,10 @@ COLUMNS = {  # column → format
     "ceiling node CPU s/M docs": "{:,.1f}", "collector CPU s/M docs": "{:,.1f}",
     "records/s": "{:,.0f}", "msg MiB/s": "{:,.1f}", "raw MiB/s": "{:,.1f}", "msgs/s": "{:,.0f}",
     "edge CPU %": "{:.0f}", "indexer CPU %": "{:.0f}", "broker CPU %": "{:.0f}", "broker CPU s/GiB": "{:,.1f}",
+    "collector threads": "{:,.0f}", "collector cores": "{:.2f}",
 }
 SCENARIOS = "baselines,file_to_spool,file_to_blackhole,pg_ingest,latency,many_files_cpu"
-OPT_IN = "opensearch,kafka"  # run only when named in --only
+OPT_IN = "opensearch,kafka,fleet"  # run only when named in --only
 
 
 def main():
@@ -98,6 +103,7 @@ def main():
     ap.add_argument("--files-seconds", type=float, default=30)
     ap.add_argument("--os-lines", type=int, default=500000, help="lines for the opensearch scenario")
     ap.add_argument("--no-template", action="store_true", help="opensearch: manage_template: false in the sink")
+    ap.add_argument("--fleet-agents", type=int, default=3000, help="agents for the fleet scenario")
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
     if a.smoke:
@@ -147,6 +153,11 @@ def main():
                                   ceiling_mib=10 if a.smoke else 200, latency_rate=a.latency_rate,
                                   latency_seconds=min(a.latency_seconds, 10), notes=notes)
         rows += kafka_rows
+    if "fleet" in only:
+        from bench_fleet import fleet_row
+        rows.append((f"fleet_sim: {a.fleet_agents:,} agents × 20 lines/s → collector (blackhole)",
+                     median_of([fleet_row(build.resolve(), a.fleet_agents, 20 if a.smoke else 60)
+                                for _ in range(a.runs)])))
     cols = [c for c in COLUMNS if any(c in r for _, r in rows)]
     print("| scenario | " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * len(cols))

@@ -133,6 +133,16 @@ def pg_run(exe, sim, a, agents):
         return r
 
 
+def fleet_row(bin_dir, agents, seconds):
+    """One steady run for bench.py's table."""
+    args = argparse.Namespace(rate=20, seconds=seconds, warmup=min(15, seconds / 4), interval=1.0)
+    r = steady(bin_dir / "collector/logship-collector", bin_dir / "scripts/bench/fleet_sim/logship-fleet-sim",
+               args, agents)
+    return {"lines/s": r["lines_per_s"], "p50 ms": r["ack_ms_p50"], "p99 ms": r["ack_ms_p99"],
+            "collector threads": r["collector_threads_peak"], "collector RSS MiB": r["collector_rss_mib_peak"],
+            "collector cores": r["collector_cpu_cores"]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin-dir", default="build")
