@@ -31,7 +31,7 @@ import sys
 import time
 
 from bench_postgres import copy_ceiling, count_rows, postgres, postgres_sink_yaml
-from bench_processes import Process, free_port, metric, tail, workspace
+from bench_processes import Process, free_port, metric, wait_serving, workspace
 
 TOKEN = "fleet-bench-token-0123456789abcdef"
 
@@ -48,13 +48,7 @@ def start_collector(exe, work, sinks, port=None, name="collector"):
                    f"auth: {{tokens: [{{agent: \"*\", token_file: {work / 'token'}}}]}}\n"
                    f"sinks: {sinks}\nhttp: {{listen: 127.0.0.1:{http}}}\n" + EXTRA)
     proc = Process([exe, "--config", cfg], work / f"{name}.log")
-    deadline = time.monotonic() + 30
-    while subprocess.run([exe, "healthcheck", "--address", f"127.0.0.1:{port}", "--timeout-ms", "500"],
-                         capture_output=True).returncode:
-        proc.check_alive()
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"collector not SERVING; log:\n{tail(proc.log)}")
-        time.sleep(0.1)
+    wait_serving(exe, port, proc)
     return proc, port, http
 
 

@@ -128,14 +128,19 @@ def start_collector(build, work, procs, sink_yaml):
     exe = binary(build, "collector/logship-collector")
     collector = Process([exe, "--config", cfg], work / "collector.log")
     procs.append(collector)
-    deadline = time.monotonic() + 30
+    wait_serving(exe, port, collector)
+    return collector, port, http
+
+
+def wait_serving(exe, port, collector, timeout=30):
+    """Until the collector on `port` answers its health check SERVING."""
+    deadline = time.monotonic() + timeout
     while subprocess.run([exe, "healthcheck", "--address", f"127.0.0.1:{port}", "--timeout-ms", "500"],
                          capture_output=True).returncode:
         collector.check_alive()
         if time.monotonic() > deadline:
-            raise RuntimeError(f"collector not SERVING after 30 s; log tail:\n{tail(collector.log)}")
+            raise RuntimeError(f"collector not SERVING after {timeout} s; log tail:\n{tail(collector.log)}")
         time.sleep(0.1)
-    return collector, port, http
 
 
 def start_agent(build, work, procs, cfg):
