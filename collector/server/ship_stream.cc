@@ -1,11 +1,6 @@
 #include "collector/server/ship_stream.h"
 
-#include "common/log.h"
-
 namespace logship::collector {
-namespace {
-constexpr std::string_view kComponent = "ingest";
-}
 
 IngestService::Stream::Stream(IngestService& service, grpc::CallbackServerContext* context, WorkPool& pool)
     : service_(service), decode_queue_(SerialQueue::Create(pool)), write_queue_(SerialQueue::Create(pool)) {
