@@ -1,5 +1,7 @@
 #include "collector/collector_config.h"
 
+#include <algorithm>
+
 #include "common/config/config_node.h"
 
 namespace logship::collector {
@@ -84,6 +86,14 @@ Limits ParseLimits(ConfigMap& l) {
   c.stream_window_bytes = l.Size("stream_window_bytes", c.stream_window_bytes, 64 << 10, 64 << 20);
   c.max_otlp_request_bytes = l.Size("max_otlp_request_bytes", c.max_otlp_request_bytes, 1024, 1ull << 30);
   c.stream_frames_in_flight = static_cast<uint32_t>(l.Int("stream_frames_in_flight", c.stream_frames_in_flight, 1, 64));
+  // Unset, it follows a smaller stream_frames_in_flight; set, it must fit in it.
+  const bool writes_set = l.Has("stream_writes_in_flight");
+  c.stream_writes_in_flight = static_cast<uint32_t>(l.Int("stream_writes_in_flight", c.stream_writes_in_flight, 1, 64));
+  if (!writes_set) c.stream_writes_in_flight = std::min(c.stream_writes_in_flight, c.stream_frames_in_flight);
+  if (c.stream_writes_in_flight > c.stream_frames_in_flight)
+    l.Require("stream_writes_in_flight")
+        .Fail("is " + std::to_string(c.stream_writes_in_flight) + ", more than stream_frames_in_flight (" +
+              std::to_string(c.stream_frames_in_flight) + "): a stream never holds that many frames to write");
   using std::chrono::hours;
   using std::chrono::seconds;
   c.keepalive_time = Millis(l, "keepalive_time", c.keepalive_time, seconds(1), hours(24));

@@ -17,7 +17,8 @@ std::string Serialize(const logship::v1::Batch& batch, const std::string& agent_
     }
     out.push_back(static_cast<char>((n & 0x7f) | 0x80));
   }
-  return out + agent_id;
+  out.append(agent_id);
+  return out;
 }
 
 Status EncodeRange(const DecodedBatch& b, int lo, int hi, size_t max_bytes, ZstdCompressor& zstd,

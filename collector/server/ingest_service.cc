@@ -63,6 +63,8 @@ IngestService::IngestService(std::shared_ptr<const IngestSettings> settings, Bat
                        [this] { return static_cast<double>(budget_->used()); });
   registry.AddCallback("logship_collector_ingest_streams", "Ship streams open now.", {},
                        [this] { return static_cast<double>(streams()); });
+  registry.AddCallback("logship_collector_ingest_writes", "Batches being written to the sinks now (all streams).", {},
+                       [this] { return static_cast<double>(writes_.load(std::memory_order_relaxed)); });
   registry.AddCallback("logship_collector_inflight_waiting", "Frames waiting for room in the in-flight budget.", {},
                        [this] { return static_cast<double>(budget_->waiting()); });
 }
@@ -190,7 +192,9 @@ void IngestService::Account(Caller& caller, const Work& w, uint64_t uncompressed
 }
 
 logship::v1::BatchAck IngestService::Write(Work& w) {
+  writes_.fetch_add(1, std::memory_order_relaxed);
   const WriteResult r = writer_.Write(*w.settings->pipeline, w.batch, w.refused, w.settings->limits.time_window());
+  writes_.fetch_sub(1, std::memory_order_relaxed);
   budget_->Release(w.cost);
   logship::v1::BatchAck ack;
   ack.set_sequence(w.batch.sequence);

@@ -3,9 +3,10 @@
 //
 // Threads: no thread per stream. Streams are gRPC callback reactors (ship_stream.h): reading
 // a frame and sending an ack never block a thread. A fixed WorkPool (ingest_workers) decodes
-// and writes; each stream's frames are decoded in order on one SerialQueue and written in
-// order on another, so decoding frame N+1 overlaps writing frame N, and at most
-// limits.stream_frames_in_flight frames of one stream are held at once. The sinks must be
+// and writes; each stream's frames are decoded in order on one OrderedJobQueue and written
+// on another (in order, or limits.stream_writes_in_flight at once), so decoding frame N+1
+// overlaps writing frame N, and at most limits.stream_frames_in_flight frames of one stream
+// are held at once. The sinks must be
 // thread-safe and outlive the service. Settings (limits, pipeline, tokens) can be replaced
 // at any time (UpdateSettings, on SIGHUP); a frame uses the settings current when it arrived.
 //
@@ -135,6 +136,7 @@ class IngestService final : public logship::v1::Ingest::CallbackService {
   metrics::Counter& frames_rejected_;
   metrics::Counter& auth_failures_;
   std::atomic<uint64_t> records_received_{0};
+  std::atomic<int64_t> writes_{0};  // batches inside writer_.Write now
   std::atomic<AgentRegistry*> agents_{nullptr};
 
   static constexpr size_t kMaxAgentLabels = 2000;

@@ -19,7 +19,12 @@ struct Limits {
   uint64_t max_inflight_bytes = 256ull << 20;     // all streams together; reading stops beyond
   uint64_t stream_window_bytes = 1ull << 20;      // HTTP/2 receive window per stream (fixed, no BDP growth)
   uint64_t max_otlp_request_bytes = 8ull << 20;   // one OTLP Export request
-  uint32_t stream_frames_in_flight = 4;           // frames one stream may hold (decoding, writing)
+  uint32_t stream_frames_in_flight = 8;           // frames one stream may hold (decoding, writing)
+  // Frames of one stream written to the sinks at once (≤ stream_frames_in_flight), started in
+  // order; their commits and acks may complete out of order (record ids keep it exactly once).
+  // More than one keeps a sink that waits on a round trip (PostgreSQL's writer connections,
+  // Kafka, a search engine) busy from one agent's stream. 1: written one after another.
+  uint32_t stream_writes_in_flight = 4;
   // The server pings a connection quiet for keepalive_time and drops it when no answer comes
   // within keepalive_timeout: a dead peer's streams are reaped instead of held for hours.
   std::chrono::milliseconds keepalive_time{std::chrono::seconds(60)};

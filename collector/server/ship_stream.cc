@@ -3,7 +3,9 @@
 namespace logship::collector {
 
 IngestService::Stream::Stream(IngestService& service, grpc::CallbackServerContext* context, WorkPool& pool)
-    : service_(service), decode_queue_(SerialQueue::Create(pool)), write_queue_(SerialQueue::Create(pool)) {
+    : service_(service),
+      decode_queue_(OrderedJobQueue::Create(pool)),
+      write_queue_(OrderedJobQueue::Create(pool, static_cast<int>(service.settings()->limits.stream_writes_in_flight))) {
   caller_.context = context;
   caller_.peer = context->peer();
   if (auto it = context->client_metadata().find("user-agent"); it != context->client_metadata().end())
@@ -210,9 +212,13 @@ void IngestService::Stream::DecodeJob(const std::shared_ptr<Frame>& f) {
   f->frame.reset();  // the compressed frame is not needed while writing
   // With no next frame waiting to be decoded, write here rather than hand over to another
   // thread: a fleet of quiet agents sends one frame at a time, and each hand-off is a wake-up.
+  // Frames that arrive meanwhile are decoded on another thread, as the write may block.
   // `this` may be gone once the write is done.
   const auto writes = write_queue_;
-  if (decode_queue_->NothingQueued() && writes->RunHereIfIdle([this, work] { WriteJob(work); })) return;
+  const auto decodes = decode_queue_;
+  if (decodes->NothingQueued() &&
+      writes->RunHereIfIdle([this, work] { WriteJob(work); }, [&decodes] { decodes->ReleaseRunner(); }))
+    return;
   writes->Post([this, work] { WriteJob(work); });
 }
 

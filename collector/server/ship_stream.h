@@ -1,8 +1,9 @@
 // One logship.v1.Ingest/Ship call, as a gRPC callback reactor (internal to ingest_service.cc).
 //
 // States, under mu_: a read is outstanding (reading_) or a frame just read is being checked
-// (taking_); a frame waits for budget (waiting_); held_ frames are being decoded or written;
-// acks_ wait to be sent, one write at a time (writing_). A stream reads its next frame only
+// (taking_); a frame waits for budget (waiting_); held_ frames are being decoded or written
+// (decoded in order; up to limits.stream_writes_in_flight written at once, so acks may leave
+// out of order); acks_ wait to be sent, one gRPC write at a time (writing_). A stream reads its next frame only
 // when it holds fewer than limits.stream_frames_in_flight and nothing waits for budget.
 //
 // Lifetime: gRPC owns the reactor from Ship() until OnDone(), which deletes it. OnDone comes
@@ -18,7 +19,7 @@
 #include <optional>
 
 #include "collector/server/ingest_service.h"
-#include "collector/server/serial_queue.h"
+#include "collector/server/ordered_job_queue.h"
 
 namespace logship::collector {
 
@@ -84,8 +85,8 @@ class IngestService::Stream final : public grpc::ServerBidiReactor<logship::v1::
 
   IngestService& service_;
   Caller caller_;
-  std::shared_ptr<SerialQueue> decode_queue_;
-  std::shared_ptr<SerialQueue> write_queue_;
+  std::shared_ptr<OrderedJobQueue> decode_queue_;
+  std::shared_ptr<OrderedJobQueue> write_queue_;
 
   Mutex mu_;
   std::unique_ptr<logship::v1::BatchFrame> read_into_ GUARDED_BY(mu_);

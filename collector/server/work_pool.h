@@ -24,7 +24,7 @@ class WorkPool {
 
   // False (and `job` dropped unrun) when max_queued jobs already wait.
   bool TrySubmit(std::function<void()> job);
-  // Always queues (callers bound their own work: one job per stream at a time, SerialQueue).
+  // Always queues (callers bound their own work: one job per stream at a time, OrderedJobQueue).
   // After the destructor began, `job` is dropped.
   void Submit(std::function<void()> job);
 

@@ -26,6 +26,7 @@ Edge against ceiling: message MiB/s per run, median of the ratios; target ≥ 0.
 
 Usage: scripts/bench/bench_kafka.py [--bin-dir DIR] [--runs 3] [--agents 4] [--lines-per-agent 500000]
        [--ceiling-mib 200] [--latency-rate 20000] [--latency-seconds 10] [--latency-sink postgres|blackhole|both]
+       [--edge-extra "limits: {stream_writes_in_flight: 1}"] [--edge-properties "{linger.ms: '5'}"]
        [--smoke]   (--bin-dir: agent/ and collector/ binaries; data cached in /tmp/logship-bench/)
 """
 
@@ -53,6 +54,8 @@ from bench_postgres import PsqlSession, count_rows, postgres, postgres_sink_yaml
 from bench_processes import TICK, Process, binary, free_port, metric, tail  # noqa: E402
 
 from bench_kafka_report import TARGET, kafka_rows, print_table  # noqa: E402,F401
+import bench_kafka_config  # noqa: E402
+from bench_kafka_config import edge_body, indexer_body  # noqa: E402
 PARTITIONS = 6
 KAFKA_SINK = 'logship_collector_sink_records_total{sink="kafka"}'
 BLACKHOLE = 'logship_collector_sink_records_total{sink="blackhole"}'
@@ -97,16 +100,6 @@ def start_collector(bindir, work, procs, name, body, timeout=60):
             raise RuntimeError(f"{name} not SERVING after {timeout} s; log tail:\n{tail(p.log)}")
         time.sleep(0.1)
     return p
-
-
-def edge_body(broker, topic):
-    return ("sinks:\n  kafka: {brokers: [\"" + broker.bootstrap + "\"], topic: " + topic +
-            ", required: true, delivery_timeout: 30s, max_message_bytes: 1MiB, properties: {}}\n")
-
-
-def indexer_body(broker, topic, group, sink="{blackhole: {}}"):
-    return ("inputs:\n  kafka: {brokers: [\"" + broker.bootstrap + "\"], topic: " + topic + ", group: " + group +
-            ", properties: {}}\n" + f"sinks: {sink}\n")
 
 
 def agent_yaml(cfg, agent_id, data_dir, include, port, http):
@@ -207,7 +200,7 @@ def run_edge(bindir, broker, root, spools, lines_per_agent, raw_bytes, run):
         errors = metric(edge.http, 'logship_collector_kafka_delivery_errors_total{sink="kafka"}') or 0
         edge_rss = edge.peak_rss_mib()
         # Time inside the kafka sink's Write() (encode, produce, wait for every delivery report):
-        # one writer thread per agent stream calls it for one batch at a time.
+        # each agent stream has up to limits.stream_writes_in_flight batches inside it at once.
         write_sum = metric(edge.http, 'logship_collector_sink_write_seconds_sum{sink="kafka"}') or 0
         write_count = metric(edge.http, 'logship_collector_sink_write_seconds_count{sink="kafka"}') or 0
     finally:
@@ -434,7 +427,11 @@ def main():
     ap.add_argument("--latency-runs", type=int, help="default: --runs")
     ap.add_argument("--latency-sink", choices=("postgres", "blackhole", "both", "none"), default="postgres")
     ap.add_argument("--smoke", action="store_true", help="1 run, 2 agents × 20,000 lines, 10 MiB ceiling, 3 s latency")
+    ap.add_argument("--edge-extra", default="", help="YAML lines appended to the edge collector's config")
+    ap.add_argument("--edge-properties", default="{}", help="librdkafka properties of the edge's kafka sink (YAML)")
     a = ap.parse_args()
+    bench_kafka_config.EDGE_PROPERTIES = a.edge_properties
+    bench_kafka_config.EDGE_EXTRA = a.edge_extra.rstrip("\n") + "\n" if a.edge_extra else ""
     if a.smoke:
         a.runs, a.agents, a.lines_per_agent, a.latency_seconds, a.ceiling_mib = 1, 2, 20000, 3, 10
     t0 = time.monotonic()

@@ -46,9 +46,9 @@ def kafka_rows(results, lat, agents, lines_per_agent, raw, num_records, record_s
         notes.append(f"edge / ceiling (message MiB/s, same run): {ratios}; median {m['ratio']:.2f}× against the "
                      f"target ≥ {TARGET:.2f}×: {'met' if m['ratio'] >= TARGET else 'NOT met'}")
         notes.append(f"edge: the kafka sink's Write() took {median(results, '_write_ms'):.1f} ms per batch (median "
-                     f"of the runs' means; logship_collector_sink_write_seconds), one batch at a time per agent "
-                     f"stream: the {agents} stream writers were inside it {100 * median(results, '_writer_busy'):.0f}% "
-                     f"of the time; the edge spent {median(results, '_edge_cpu_ms_per_batch'):.1f} ms of CPU per "
+                     f"of the runs' means; logship_collector_sink_write_seconds), up to limits.stream_writes_in_flight "
+                     f"batches at once per agent stream: summed over the {agents} streams, writes were in progress "
+                     f"{100 * median(results, '_writer_busy'):.0f}% of the time (100% = one write always); the edge spent {median(results, '_edge_cpu_ms_per_batch'):.1f} ms of CPU per "
                      f"batch (decode + encode + librdkafka), edge RSS peak {median(results, '_edge_rss'):.0f} MiB")
         notes.append(f"drain: timed from the first record the blackhole counted (group join before it: median "
                      f"{median(results, '_join_s'):.1f} s, not counted)")

@@ -68,6 +68,8 @@ WriteResult KafkaSink::Write(const DecodedBatch& batch) {
   Delivery d;
   d.queue_bytes = &queue_bytes_;
   const std::string& key = batch.agent_id;
+  // `values` outlive their messages: librdkafka references them (no copy) and every message
+  // settles (delivered or failed) before this returns.
   for (const std::string& v : values) {
     {
       MutexLock lock(d.mu);
@@ -80,7 +82,7 @@ WriteResult KafkaSink::Write(const DecodedBatch& batch) {
     while ((err = rd_kafka_producev(
                 producer_.get(), RD_KAFKA_V_TOPIC(config_.client.topic.c_str()),
                 RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-                RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()), RD_KAFKA_V_MSGFLAGS(0),
                 RD_KAFKA_V_HEADER(kKafkaEncodingHeader.data(), kKafkaEncoding.data(),
                                   static_cast<ssize_t>(kKafkaEncoding.size())),
                 RD_KAFKA_V_HEADER(kKafkaVersionHeader.data(), kKafkaVersion.data(),

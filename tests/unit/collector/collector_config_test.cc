@@ -152,5 +152,18 @@ TEST_CASE("collector config: listen must be host:port and limits are bounded") {
                    "c.yaml:1:10: "));
 }
 
+TEST_CASE("collector config: writes in flight per stream fit in the frames a stream holds") {
+  const auto limits = [](const std::string& l) {
+    return ParseCollectorConfig("limits: {" + l + "}\nsinks: {blackhole: {}}\n", "c.yaml").limits;
+  };
+  CHECK(limits("").stream_frames_in_flight == 8u);
+  CHECK(limits("").stream_writes_in_flight == 4u);
+  CHECK(limits("stream_writes_in_flight: 1").stream_writes_in_flight == 1u);
+  CHECK(limits("stream_frames_in_flight: 2").stream_writes_in_flight == 2u);  // unset: follows the frames
+  CHECK(limits("stream_frames_in_flight: 16, stream_writes_in_flight: 16").stream_writes_in_flight == 16u);
+  const std::string err = ConfigErrorOf([&] { limits("stream_frames_in_flight: 2, stream_writes_in_flight: 3"); });
+  CHECK(err.find("limits.stream_writes_in_flight: is 3, more than stream_frames_in_flight (2)") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace logship::collector

@@ -1,0 +1,16 @@
+"""The collector configs bench_kafka.py runs: the edge (sinks.kafka) and the indexer
+(inputs.kafka). bench_kafka.py's --edge-extra and --edge-properties set the two globals."""
+
+# YAML appended to the edge collector's config (--edge-extra), e.g. "limits: {…}".
+EDGE_EXTRA = ""
+EDGE_PROPERTIES = "{}"  # the kafka sink's librdkafka properties (--edge-properties)
+
+
+def edge_body(broker, topic):
+    return EDGE_EXTRA + ("sinks:\n  kafka: {brokers: [\"" + broker.bootstrap + "\"], topic: " + topic +
+            ", required: true, delivery_timeout: 30s, max_message_bytes: 1MiB, properties: " + EDGE_PROPERTIES + "}\n")
+
+
+def indexer_body(broker, topic, group, sink="{blackhole: {}}"):
+    return ("inputs:\n  kafka: {brokers: [\"" + broker.bootstrap + "\"], topic: " + topic + ", group: " + group +
+            ", properties: {}}\n" + f"sinks: {sink}\n")
