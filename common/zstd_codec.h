@@ -21,10 +21,15 @@ class ZstdCompressor {
   // Replaces *out with the compressed frame (content size recorded in the frame header).
   Status Compress(std::string_view in, std::string* out);
 
+  // Inputs up to about this size are compressed into a buffer the compressor keeps (so one
+  // instance holds up to 2 MiB beyond its zstd context); larger ones straight into *out.
+  static constexpr size_t kKeptBufferMaxBytes = 2u << 20;
+
  private:
   struct Free { void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); } };
   std::unique_ptr<ZSTD_CCtx, Free> ctx_;
   int level_;
+  std::string kept_;
 };
 
 class ZstdDecompressor {

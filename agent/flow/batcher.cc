@@ -94,8 +94,12 @@ Result<FilledBatch> Batcher::Take() {
   FilledBatch out;
   batch_.set_agent_id(agent_id_);
   batch_.set_host(host_);
-  if (batch_.records_size() > 0 && !batch_.SerializeToString(&out.batch))
-    return Status::InvalidArgument("cannot serialize batch");
+  if (batch_.records_size() > 0) {
+    const size_t n = batch_.ByteSizeLong();
+    if (n > static_cast<size_t>(INT32_MAX)) return Status::InvalidArgument("batch too large to serialize");
+    out.batch = SerializedBatch{std::make_unique_for_overwrite<char[]>(n), n};
+    batch_.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.batch.data.get()));
+  }
   out.record_count = static_cast<uint32_t>(batch_.records_size());
   // Where each source stands now is where it stands once this batch is spooled: what it
   // emits later goes into later batches. Deltas of one type concatenate (protobuf merge).

@@ -7,8 +7,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -26,9 +29,22 @@ struct BatchConfig {
   std::chrono::milliseconds linger{200};
 };
 
+// Serialized bytes in a buffer never zero-filled first (a std::string is filled before
+// protobuf overwrites it: 3% of the agent's instructions).
+struct SerializedBatch {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;
+  std::string_view view() const { return {data.get(), size}; }
+  static SerializedBatch Copy(std::string_view bytes) {
+    SerializedBatch b{std::make_unique_for_overwrite<char[]>(bytes.size()), bytes.size()};
+    if (!bytes.empty()) std::memcpy(b.data.get(), bytes.data(), bytes.size());
+    return b;
+  }
+};
+
 // A batch handed over by the Batcher: serialized, not yet compressed.
 struct FilledBatch {
-  std::string batch;  // a serialized logship.v1.Batch
+  SerializedBatch batch;  // a serialized logship.v1.Batch
   uint32_t record_count = 0;
   v1::Checkpoints delta;  // where each source stands once the batch is spooled
 };

@@ -11,7 +11,12 @@ std::string_view FilePositions::type() const { return FileState::kType; }
 
 void FilePositions::Advance(const LineRecord& r) {
   const FilePosition& p = r.next_position;
-  auto& cp = moved_[{p.device, p.inode}];
+  const std::pair<uint64_t, uint64_t> key{p.device, p.inode};
+  if (last_ == nullptr || key != last_key_) {
+    last_ = &moved_[key];  // std::map: stays valid until TakeDelta clears it
+    last_key_ = key;
+  }
+  v1::FileCheckpoint& cp = *last_;
   if (cp.path().size() != r.source_name.size() || cp.path() != r.source_name) cp.set_path(std::string(r.source_name));
   if (cp.source().empty()) cp.set_source(source_key_);
   cp.set_device(p.device);
@@ -43,6 +48,7 @@ void FilePositions::TakeDelta(std::string* out) {
   file::v1::FileSourceState delta;
   for (auto& [key, cp] : moved_) *delta.add_files() = std::move(cp);
   moved_.clear();
+  last_ = nullptr;
   out->append(delta.SerializeAsString());
 }
 

@@ -27,6 +27,9 @@ class FilePositions final : public PositionTracker {
  private:
   std::string source_key_;
   std::map<std::pair<uint64_t, uint64_t>, v1::FileCheckpoint> moved_;  // (device, inode) →
+  // The entry the previous Advance moved (runs of lines come from one file): no lookup.
+  std::pair<uint64_t, uint64_t> last_key_;
+  v1::FileCheckpoint* last_ = nullptr;
 };
 
 }  // namespace logship::agent

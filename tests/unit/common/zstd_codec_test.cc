@@ -46,6 +46,20 @@ TEST_CASE("zstd: compress then decompress returns the input") {
   }
 }
 
+TEST_CASE("zstd: one compressor, sizes below and above its kept buffer in turn, into one output string") {
+  ZstdCompressor c(1);
+  ZstdDecompressor d;
+  std::string packed = std::string(5 * kMiB, 'x');  // stale content longer than any frame below
+  for (size_t n : {size_t{300000}, 3 * kMiB, size_t{10}, size_t{1500000}, 2 * kMiB, size_t{0}}) {
+    const std::string in = Text(n);
+    REQUIRE(c.Compress(in, &packed).ok());
+    std::string unpacked;
+    const Status s = d.Decompress(packed, in.size(), in.size(), &unpacked);  // exact frame, no tail
+    REQUIRE_MESSAGE(s.ok(), s.ToString());
+    CHECK(unpacked == in);
+  }
+}
+
 TEST_CASE("zstd: contexts are reusable across frames and levels") {
   const std::string in = Text(100000);
   ZstdCompressor fast(1), strong(19);

@@ -30,7 +30,7 @@ FilledBatch MakeBatch(int n, const std::string& body) {
   b.set_agent_id("agent-1");
   for (int i = 0; i < n; ++i) b.add_records()->set_body(body + "-" + std::to_string(i));
   FilledBatch f;
-  f.batch = b.SerializeAsString();
+  f.batch = SerializedBatch::Copy(b.SerializeAsString());
   f.record_count = static_cast<uint32_t>(n);
   (*f.delta.mutable_states())["test"] = "/var/log/" + body;  // opaque to the writer
   return f;
