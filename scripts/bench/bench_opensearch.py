@@ -5,7 +5,7 @@ same documents.
 One OpenSearch 2.19 node (tests/engines, default heap and settings) serves every run:
   warm-up   logship indexes the first --warmup-lines lines (JIT, caches), then the index is deleted
   per run   logship: agent → collector → elasticsearch sink (defaults: 5 MiB bulks, 4 in flight,
-              gzip) until the sink has committed every line (its records metric); then
+              no gzip; --sink-options to change) until the sink has committed every line (its records metric); then
               refresh + _count must equal the line count exactly
             ceiling: the same documents as pre-built `create` _bulk bodies of --bulk-mib
               (uncompressed NDJSON, fresh ids, into a new index with logship's mapping), sent
@@ -105,8 +105,12 @@ def delete_indices(node, pattern):
     time.sleep(1)  # let the node finish closing shards before the next timed window
 
 
+SINK_OPTIONS = ""  # --sink-options: more keys of the elasticsearch sink, e.g. "gzip: false"
+
+
 def sink_yaml(url, template):
-    return "{elasticsearch: {urls: [\"" + url + "\"]" + ("" if template else ", manage_template: false") + "}}"
+    return ("{elasticsearch: {urls: [\"" + url + "\"]" + ("" if template else ", manage_template: false") +
+            (", " + SINK_OPTIONS if SINK_OPTIONS else "") + "}}")
 
 
 def run_logship(build, node, path, lines, template, notes, agent_batch=None):
@@ -151,7 +155,7 @@ def run_logship(build, node, path, lines, template, notes, agent_batch=None):
     requests = m.get("logship_collector_es_requests_total", 0)
     sent = m.get("logship_collector_es_bytes_sent_total", 0)
     notes.append(f"logship: {lines:,} lines → _count {count:,} (exact); {requests:.0f} _bulk requests "
-                 f"({lines / max(requests, 1):,.0f} documents, {sent / max(requests, 1) / 1024:,.0f} KiB gzipped each)"
+                 f"({lines / max(requests, 1):,.0f} documents, {sent / max(requests, 1) / 1024:,.0f} KiB sent each)"
                  + (f"; {', '.join(f'{k} {v:.0f}' for k, v in interesting.items())}"
                     if interesting else "; no retries, no dead letters")
                  + (f"; collector log: {' / '.join(why)}" if interesting and why else ""))
@@ -321,7 +325,7 @@ def run_opensearch(build, lines, runs, template=True, curls=4, bulk_mib=5.0, war
         notes.append(f"OpenSearch {node.version} (tests/engines integ-test distribution: one node, heap {node.heap}, "
                      f"serial GC, 1 shard 1 replica (yellow), refresh_interval default 1 s), peak RSS "
                      f"{(peak or 0) / 1024:.0f} MiB; logship sink defaults (bulk_max_bytes 5MiB, concurrency 4, gzip "
-                     f"level 1){'' if template else ', manage_template: false'}; agent batch "
+                     f"off){'' if template else ', manage_template: false'}{', ' + SINK_OPTIONS if SINK_OPTIONS else ''}; agent batch "
                      f"{agent_batch or 'default (2000 records / 1 MiB)'}; ceiling: {curls} curl processes, "
                      f"uncompressed bodies, mapping copied from logship's index.")
     return results
@@ -339,7 +343,10 @@ def main():
     ap.add_argument("--warmup-lines", type=int, default=50000)
     ap.add_argument("--agent-batch", metavar="YAML", help="the agent's batch block, e.g. "
                     "'{max_records: 20000, max_bytes: 16MiB}' (default: the agent's defaults)")
+    ap.add_argument("--sink-options", default="", help="more keys of the elasticsearch sink, e.g. 'gzip: false'")
     a = ap.parse_args()
+    global SINK_OPTIONS
+    SINK_OPTIONS = a.sink_options
     t0 = time.monotonic()
     notes = []
     runs = run_opensearch(pathlib.Path(a.build_dir).resolve(), a.lines, a.runs, template=not a.no_template,

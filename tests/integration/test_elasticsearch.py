@@ -4,12 +4,12 @@ for the faults a real node cannot be made to produce (lost and malformed respons
 injected 5xx, authentication, a proxy's 404) and the ILM policy (the real nodes of
 test_search_engines.py have no lifecycle API). Real 429/400/403/409/413 are there.
 
-1. file sink path only (dead letters to a file), API-key auth, gzip bodies, through
+1. file sink path only (dead letters to a file), API-key auth, gzip: true bodies, through
    injected item 429s, request 429/503s, lost responses (re-sends meet 409) and a
    malformed response: exactly the expected documents, each once; the poison documents
    are in the dead-letter file; template and lifecycle policy installed; ECS fields.
 2. (PostgreSQL and Elasticsearch together: test_search_engines.py, on real nodes.)
-3. a data stream with basic auth: create-only, @timestamp present, exact.
+3. a data stream with basic auth: create-only, @timestamp present, exact; plain bodies (the default).
 4. refusals: wrong API key → NOT_SERVING with a clear error and no secret in the log;
    a cluster refusing the template (403) → clear error, nothing written, then recovery.
 5. required: false: Elasticsearch down, PostgreSQL exact, ingest stays SERVING, the
@@ -110,7 +110,8 @@ def scenario_file_dead_letters(agent_bin, collector_bin):
     port, http_port = harness.free_port(), harness.free_port()
     cfg = work / "collector.yaml"
     cfg.write_text(collector_yaml(port, http_port, es_yaml(
-        url, f"    api_key_file: {work / 'es.key'}\n    dead_letter_dir: {dead_dir}\n    retention_days: 7\n"),
+        url, f"    api_key_file: {work / 'es.key'}\n    dead_letter_dir: {dead_dir}\n    retention_days: 7\n"
+             "    gzip: true\n"),
         "pipeline:\n  - kv: {}\n"))
     # Faults before the first batch: everything below must still end exact.
     fake_post(url, "/_fake/faults", {"request_status": [429, 503, 429],
@@ -183,6 +184,7 @@ def scenario_data_stream(agent_bin, collector_bin):
     assert "data_stream" in state["templates"]["logship"]
     assert "rollover" in state["policies"]["logship"]["policy"]["phases"]["hot"]["actions"]
     assert state["item_errors"] == 0
+    assert state["gzip_requests"] == 0 < state["bulk_requests"], "bodies are plain NDJSON unless gzip: true"
     assert "s3cret-pw" not in (work / "collector.log").read_text()
     agent.terminate()
     collector.terminate()

