@@ -9,7 +9,7 @@ ZstdCompressor::ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()), level_(leve
 Status ZstdCompressor::Compress(std::string_view in, std::string* out) {
   const size_t bound = ZSTD_compressBound(in.size());
   // A fresh output string is zero-filled to the worst case and faulted in on every call
-  // (7% of the agent's instructions); the kept buffer is filled once, then only the frame
+  // (3% of the agent's instructions); the kept buffer is filled once, then only the frame
   // is copied out.
   const bool keep = bound <= kKeptBufferMaxBytes;
   std::string& dst = keep ? kept_ : *out;

@@ -6,9 +6,9 @@
 // and writes; each stream's frames are decoded in order on one OrderedJobQueue and written
 // on another (in order, or limits.stream_writes_in_flight at once), so decoding frame N+1
 // overlaps writing frame N, and at most limits.stream_frames_in_flight frames of one stream
-// are held at once. The sinks must be
-// thread-safe and outlive the service. Settings (limits, pipeline, tokens) can be replaced
-// at any time (UpdateSettings, on SIGHUP); a frame uses the settings current when it arrived.
+// are held at once. The sinks must be thread-safe and outlive the service. Settings (limits,
+// pipeline, tokens) can be replaced at any time (UpdateSettings, on SIGHUP); a frame uses the
+// settings current when it arrived.
 //
 // Authentication: when tokens are configured, a stream must carry "authorization: Bearer
 // <token>" (else UNAUTHENTICATED), checked again on every frame against the current tokens
