@@ -28,6 +28,7 @@ BatchWriter::BatchWriter(std::vector<SinkSlot> sinks, metrics::Registry& registr
                                    "Records refused for good and kept in a dead-letter store.", {{"sink", "ingest"}})) {
   for (const SinkSlot& slot : sinks) {
     slot.sink->RegisterMetrics(registry);
+    wants_received_frames_ = wants_received_frames_ || slot.sink->WantsReceivedFrame();
     if (slot.delivery.required) {
       required_.push_back(slot.sink);
       required_delivery_.push_back(slot.delivery);
@@ -93,6 +94,8 @@ WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch,
                           dead_letters_->Describe());
   }
   dropped_.Inc(pipeline.Process(batch.batch, window));
+  // A stage may change records in ways only this pipeline knows: the frame no longer says it all.
+  if (pipeline.stages() > 0 || !refused.empty()) batch.received.reset();
   for (size_t i = 0; i < required_.size(); ++i) {
     Sink* sink = required_[i];
     const SinkMetrics& m = required_metrics_[i];

@@ -41,6 +41,8 @@ class BatchWriter {
   // store before the batch is written (a failure to keep them is a retry of the whole).
   WriteResult Write(const Pipeline& pipeline, DecodedBatch& batch, const std::vector<RefusedRecord>& refused = {},
                     const EventTimeWindow& window = {});
+  // Some sink can use DecodedBatch::received: ingest should keep each frame with its batch.
+  bool wants_received_frames() const { return wants_received_frames_; }
   // Ends retry waits at once (writes in progress hand their batch back): shutdown.
   void Interrupt();
   // Interrupts, gives optional sinks up to `grace` to catch up, then stops their queues.
@@ -51,6 +53,7 @@ class BatchWriter {
   WriteResult WriteWithRetries(Sink& sink, const SinkDelivery& delivery, const SinkMetrics& m, DecodedBatch& batch);
 
   std::vector<Sink*> required_;
+  bool wants_received_frames_ = false;
   std::vector<SinkDelivery> required_delivery_;  // parallel to required_
   std::vector<SinkMetrics> required_metrics_;  // parallel to required_
   Mutex mu_;

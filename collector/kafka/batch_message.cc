@@ -2,21 +2,30 @@
 
 #include <zstd.h>
 
+#include <limits>
+
+#include "logship/v1/kafka.pb.h"
+
 namespace logship::collector {
 namespace {
+
+// Appends the tag and length of a length-delimited field `field` of `size` bytes.
+void AppendFieldHeader(int field, uint64_t size, std::string* out) {
+  out->push_back(static_cast<char>((field << 3) | 2));
+  for (uint64_t n = size;; n >>= 7) {
+    if (n < 0x80) {
+      out->push_back(static_cast<char>(n));
+      break;
+    }
+    out->push_back(static_cast<char>((n & 0x7f) | 0x80));
+  }
+}
 
 // Serializes `batch` with agent_id replaced: a field repeated later in the encoding wins
 // (protobuf), so appending it costs no copy of the batch.
 std::string Serialize(const logship::v1::Batch& batch, const std::string& agent_id) {
   std::string out = batch.SerializeAsString();
-  out.push_back(static_cast<char>((logship::v1::Batch::kAgentIdFieldNumber << 3) | 2));
-  for (uint64_t n = agent_id.size(); ; n >>= 7) {
-    if (n < 0x80) {
-      out.push_back(static_cast<char>(n));
-      break;
-    }
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
-  }
+  AppendFieldHeader(logship::v1::Batch::kAgentIdFieldNumber, agent_id.size(), &out);
   out.append(agent_id);
   return out;
 }
@@ -64,6 +73,48 @@ Status DecodeBatchValue(std::string_view value, ZstdDecompressor& zstd, DecodedB
     if (r.source_index() >= static_cast<uint32_t>(out->batch->sources_size()))
       return Status::Corruption("a record's source_index is out of range");
   out->agent_id = out->batch->agent_id();
+  return Status::Ok();
+}
+
+std::string EncodeForwardedValue(const ReceivedFrame& received) {
+  logship::v1::ForwardedFrame envelope;  // all but the frame, which is appended as it is
+  envelope.set_principal(received.principal);
+  envelope.set_max_past_ns(received.window.max_past_ns);
+  envelope.set_max_future_ns(received.window.max_future_ns);
+  std::string out = envelope.SerializeAsString();
+  const size_t frame_bytes = received.frame.ByteSizeLong();
+  out.reserve(out.size() + 11 + frame_bytes);
+  AppendFieldHeader(logship::v1::ForwardedFrame::kFrameFieldNumber, frame_bytes, &out);
+  received.frame.AppendToString(&out);
+  return out;
+}
+
+Limits ForwardedFrameLimits() {
+  Limits l;
+  l.max_frame_bytes = kKafkaMaxDecodedBytes;
+  l.max_uncompressed_bytes = kKafkaMaxDecodedBytes;
+  l.max_records = std::numeric_limits<uint32_t>::max();
+  l.max_attributes = std::numeric_limits<uint32_t>::max();
+  l.max_attribute_bytes = std::numeric_limits<uint64_t>::max();
+  return l;
+}
+
+Status DecodeForwardedValue(std::string_view value, FrameDecoder& decoder, DecodedBatch* out,
+                            EventTimeWindow* window) {
+  logship::v1::ForwardedFrame envelope;
+  if (!envelope.ParseFromArray(value.data(), static_cast<int>(value.size())))
+    return Status::Corruption("not a logship.v1.ForwardedFrame");
+  if (!envelope.has_frame()) return Status::Corruption("a ForwardedFrame without its frame");
+  if (envelope.max_past_ns() < 0 || envelope.max_future_ns() < 0)
+    return Status::Corruption("a negative event-time window");
+  const logship::v1::BatchFrame& f = envelope.frame();
+  if (Status s = decoder.Decode(f, out->batch, nullptr, envelope.principal()); !s.ok())
+    return Status::Corruption("its frame: " + s.message());
+  out->agent_id = f.agent_id();
+  out->batch->set_agent_id(f.agent_id());  // as version 1 carries it (the batch may name the agent's old name)
+  out->sequence = f.sequence();
+  out->part = f.part();
+  *window = EventTimeWindow{envelope.max_past_ns(), envelope.max_future_ns()};
   return Status::Ok();
 }
 

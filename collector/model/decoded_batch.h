@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "collector/model/received_frame.h"
 #include "logship/v1/record.pb.h"
 
 namespace logship::collector {
@@ -24,6 +25,7 @@ struct DecodedBatch {
     agent_id = other.agent_id;
     sequence = other.sequence;
     part = other.part;
+    received = other.received;
     batch->CopyFrom(*other.batch);
   }
   DecodedBatch& operator=(const DecodedBatch&) = delete;
@@ -35,6 +37,10 @@ struct DecodedBatch {
   uint32_t part = 0;     // of a sequence the agent split (BatchFrame.part)
   std::unique_ptr<google::protobuf::Arena> arena;
   logship::v1::Batch* batch;  // owned by `arena`; null only in a moved-from object
+  // The frame `batch` was decoded from, while `batch` is exactly what decoding it gives plus
+  // the pipeline's fixed steps (no stage ran, no record was refused); else null. Set only
+  // when a sink wants it (Sink::WantsReceivedFrame).
+  std::shared_ptr<const ReceivedFrame> received;
 
  private:
   static google::protobuf::ArenaOptions ArenaOptions() {

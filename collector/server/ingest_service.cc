@@ -15,6 +15,13 @@
 namespace logship::collector {
 namespace {
 constexpr std::string_view kComponent = "ingest";
+
+// What a frame's record ids bind to. A fleet token vouches for the fleet, not for one name:
+// ids bind to the claimed one.
+std::string_view BindsTo(const std::string& authenticated, const std::string& principal,
+                         const logship::v1::BatchFrame& f) {
+  return authenticated == kFleetAgent ? std::string_view(f.agent_id()) : std::string_view(principal);
+}
 }
 
 grpc::Status AuthenticateCall(const IngestSettings& settings, const grpc::ServerContextBase* context, std::string* agent,
@@ -148,10 +155,8 @@ grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const I
     caller.decoder.emplace(s->limits);
     caller.decoder_settings = s;
   }
-  // A fleet token vouches for the fleet, not for one name: ids bind to the claimed one.
-  const Status st = caller.decoder->Decode(
-      f, w->batch.batch, &w->refused,
-      caller.authenticated == kFleetAgent ? std::string_view(f.agent_id()) : std::string_view(caller.principal));
+  const Status st =
+      caller.decoder->Decode(f, w->batch.batch, &w->refused, BindsTo(caller.authenticated, caller.principal, f));
   if (!st.ok()) {
     const std::string msg = "frame " + std::to_string(f.sequence()) +
                             (f.parts() > 1 ? " part " + std::to_string(f.part()) : std::string()) + " from agent \"" +
@@ -169,6 +174,15 @@ grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const I
   w->batch.part = f.part();
   w->settings = s;
   return grpc::Status::OK;
+}
+
+void IngestService::KeepFrame(const Caller& caller, std::unique_ptr<logship::v1::BatchFrame> frame, Work* w) const {
+  if (!writer_.wants_received_frames() || !w->refused.empty()) return;
+  auto kept = std::make_shared<ReceivedFrame>();
+  kept->principal = std::string(BindsTo(caller.authenticated, caller.principal, *frame));
+  kept->window = w->settings->limits.time_window();
+  kept->frame.Swap(frame.get());  // both on the heap: pointers change hands, no bytes are copied
+  w->batch.received = std::move(kept);
 }
 
 void IngestService::Account(Caller& caller, const Work& w, uint64_t uncompressed_bytes) {

@@ -123,6 +123,8 @@ class IngestService final : public logship::v1::Ingest::CallbackService {
   grpc::Status Decode(Caller& caller, const std::shared_ptr<const IngestSettings>& settings,
                       const logship::v1::BatchFrame& frame, Work* out);
   void Account(Caller& caller, const Work& work, uint64_t uncompressed_bytes);
+  // Keeps the frame beside its batch when a sink can forward it (DecodedBatch::received).
+  void KeepFrame(const Caller& caller, std::unique_ptr<logship::v1::BatchFrame> frame, Work* work) const;
   // Writes to the sinks, releases the budget, and says what to answer.
   logship::v1::BatchAck Write(Work& work);
   // False when draining (the stream must end at once).

@@ -209,7 +209,7 @@ void IngestService::Stream::DecodeJob(const std::shared_ptr<Frame>& f) {
   }
   work->cost = f->cost;
   service_.Account(caller_, *work, f->frame->uncompressed_bytes());
-  f->frame.reset();  // the compressed frame is not needed while writing
+  service_.KeepFrame(caller_, std::move(f->frame), work.get());  // else freed: not needed while writing
   // With no next frame waiting to be decoded, write here rather than hand over to another
   // thread: a fleet of quiet agents sends one frame at a time, and each hand-off is a wake-up.
   // Frames that arrive meanwhile are decoded on another thread, as the write may block.

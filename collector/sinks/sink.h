@@ -37,6 +37,9 @@ class Sink {
 
   virtual std::string_view name() const = 0;
   virtual WriteResult Write(const DecodedBatch& batch) = 0;
+  // True when Write can use DecodedBatch::received (the frame as it arrived): ingest keeps
+  // each frame beside its batch only when some sink says so.
+  virtual bool WantsReceivedFrame() const { return false; }
   // Registers the sink's own metrics (label sink="<name>"). `registry` outlives the sink.
   virtual void RegisterMetrics(metrics::Registry& /*registry*/) {}
   // Cheap reachability check for health reporting; never called from Write.

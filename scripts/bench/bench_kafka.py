@@ -27,6 +27,7 @@ Edge against ceiling: message MiB/s per run, median of the ratios; target ≥ 0.
 Usage: scripts/bench/bench_kafka.py [--bin-dir DIR] [--runs 3] [--agents 4] [--lines-per-agent 500000]
        [--ceiling-mib 200] [--latency-rate 20000] [--latency-seconds 10] [--latency-sink postgres|blackhole|both]
        [--edge-extra "limits: {stream_writes_in_flight: 1}"] [--edge-properties "{linger.ms: '5'}"]
+       [--edge-sink-options "message_version: 1"]
        [--smoke]   (--bin-dir: agent/ and collector/ binaries; data cached in /tmp/logship-bench/)
 """
 
@@ -429,8 +430,10 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="1 run, 2 agents × 20,000 lines, 10 MiB ceiling, 3 s latency")
     ap.add_argument("--edge-extra", default="", help="YAML lines appended to the edge collector's config")
     ap.add_argument("--edge-properties", default="{}", help="librdkafka properties of the edge's kafka sink (YAML)")
+    ap.add_argument("--edge-sink-options", default="", help="more keys of the edge's kafka sink (YAML flow)")
     a = ap.parse_args()
     bench_kafka_config.EDGE_PROPERTIES = a.edge_properties
+    bench_kafka_config.EDGE_SINK_OPTIONS = a.edge_sink_options
     bench_kafka_config.EDGE_EXTRA = a.edge_extra.rstrip("\n") + "\n" if a.edge_extra else ""
     if a.smoke:
         a.runs, a.agents, a.lines_per_agent, a.latency_seconds, a.ceiling_mib = 1, 2, 20000, 3, 10

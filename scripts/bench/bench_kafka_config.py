@@ -4,11 +4,13 @@
 # YAML appended to the edge collector's config (--edge-extra), e.g. "limits: {…}".
 EDGE_EXTRA = ""
 EDGE_PROPERTIES = "{}"  # the kafka sink's librdkafka properties (--edge-properties)
+EDGE_SINK_OPTIONS = ""  # more keys of the kafka sink (--edge-sink-options), e.g. "message_version: 1"
 
 
 def edge_body(broker, topic):
     return EDGE_EXTRA + ("sinks:\n  kafka: {brokers: [\"" + broker.bootstrap + "\"], topic: " + topic +
-            ", required: true, delivery_timeout: 30s, max_message_bytes: 1MiB, properties: " + EDGE_PROPERTIES + "}\n")
+            ", required: true, delivery_timeout: 30s, max_message_bytes: 1MiB, properties: " + EDGE_PROPERTIES +
+            (", " + EDGE_SINK_OPTIONS if EDGE_SINK_OPTIONS else "") + "}\n")
 
 
 def indexer_body(broker, topic, group, sink="{blackhole: {}}"):

@@ -26,6 +26,7 @@ AGENT_IDS = ["alpha", "bravo", "charlie", "delta"]
 SIX_IDS = AGENT_IDS + ["echo", "golf"]
 IDENT = 'level=info msg="the same line on every agent, again and again"'
 ENCODING_HEADERS = {"logship-encoding": b"logship.v1.Batch+zstd", "logship-encoding-version": b"1"}
+FORWARDED_HEADERS = {"logship-encoding": b"logship.v1.ForwardedFrame", "logship-encoding-version": b"2"}
 # Indexers: a dead member's partitions move after 6 s (the broker's minimum), not librdkafka's
 # 45 s; and reconnects after a broker restart are tried at least every second.
 CONSUMER_PROPERTIES = {"session.timeout.ms": "6000", "heartbeat.interval.ms": "1000",
@@ -194,31 +195,44 @@ def kafka_messages(broker, topic):
     return messages
 
 
-_record_pb2 = None
+_stubs = None
 
 
-def record_pb2():
-    """logship.v1 record.proto for Python, generated with grpc_tools (python3-grpc-tools)."""
-    global _record_pb2
-    if _record_pb2 is None:
+def stubs():
+    """logship.v1 record, ingest and kafka protos for Python (grpc_tools, python3-grpc-tools)."""
+    global _stubs
+    if _stubs is None:
         out = harness.make_workdir("logship-kafka-stubs")
-        subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{REPO / 'proto'}",
-                        f"--python_out={out}", "logship/v1/record.proto"], check=True, cwd=REPO / "proto")
+        subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{REPO / 'proto'}", f"--python_out={out}",
+                        "logship/v1/record.proto", "logship/v1/ingest.proto", "logship/v1/kafka.proto"],
+                       check=True, cwd=REPO / "proto")
         sys.path.insert(0, str(out))
-        from logship.v1 import record_pb2 as module
-        _record_pb2 = module
-    return _record_pb2
+        from logship.v1 import kafka_pb2, record_pb2
+        _stubs = (record_pb2, kafka_pb2)
+    return _stubs
 
 
 def decode_message(message):
-    """The logship.v1.Batch in a message, after checking the documented encoding."""
+    """(version, the logship.v1.Batch in a message), after checking the documented encoding of
+    either version. A version 2 batch is the agent's: its records carry offsets, not ids yet."""
+    record_pb2, kafka_pb2 = stubs()
+    batch = record_pb2.Batch()
+    if message["headers"] == FORWARDED_HEADERS:
+        forwarded = kafka_pb2.ForwardedFrame()
+        forwarded.ParseFromString(message["value"])
+        frame = forwarded.frame
+        assert message["key"] == frame.agent_id.encode(), f"key {message['key']!r}, frame agent_id {frame.agent_id!r}"
+        raw = zstd_decompress(frame.payload)
+        assert len(raw) == frame.uncompressed_bytes, f"{len(raw)} bytes, frame says {frame.uncompressed_bytes}"
+        batch.ParseFromString(raw)
+        assert len(batch.records) == frame.record_count, f"{len(batch.records)} records, frame says {frame.record_count}"
+        return 2, batch
     assert message["headers"] == ENCODING_HEADERS, f"message headers {message['headers']}"
-    batch = record_pb2().Batch()
     batch.ParseFromString(zstd_decompress(message["value"]))
     assert message["key"] == batch.agent_id, f"key {message['key']!r}, batch agent_id {batch.agent_id!r}"
     bad = [r.id.hex() for r in batch.records if len(r.id) != 16]
     assert not bad, f"{len(bad)} of {len(batch.records)} records without a 16-byte id in {message['key']!r}"
-    return batch
+    return 1, batch
 
 
 # -- processes ---------------------------------------------------------------------------

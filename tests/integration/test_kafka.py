@@ -22,9 +22,13 @@ startup   At start, a topic that does not exist: the indexer and the edge name i
           keep running; the topic created, the lines spooled meanwhile land once.
 pipeline  20,000 lines through the defaults (topic logship.records, group logship-indexers)
           and two indexers, exactly once in PostgreSQL. The edge's max_message_bytes is
-          64KiB, so batches are split. The messages are read back from the broker's own
-          segment files: key = agent id, the two encoding headers, value = zstd frame of a
-          logship.v1.Batch whose records all carry a 16-byte id; those ids are the rows' ids.
+          64KiB, so large batches are split (version 1) and small frames forwarded (version 2).
+          The messages are read back from the broker's own segment files: key = agent id, the
+          two encoding headers; version 1: value = zstd frame of a logship.v1.Batch whose records
+          all carry a 16-byte id, which are rows' ids; version 2: a ForwardedFrame whose frame
+          holds the agent's batch.
+versions  kafka_versions.py: the same spooled frames through message_version 1, 2 (the
+          default) and 2 with an edge pipeline stage (sent as 1): identical rows.
 peak      PostgreSQL stopped while 100,000 lines are written at once: the edge takes them
           all (every agent's spool drains to 0 frames), the lag sits in Kafka (the group's
           committed offsets and the lag metric); PostgreSQL back: every line once, offsets
@@ -38,7 +42,7 @@ broker    The broker is stopped mid-stream: the edge's logship.v1.Ingest goes NO
           /healthz names kafka, the agents keep their batches spooled; the broker back: every
           line once.
 
-    test_kafka.py --bin-dir BUILD [--only config,startup,pipeline,peak,scale,broker]
+    test_kafka.py --bin-dir BUILD [--only config,startup,pipeline,versions,peak,scale,broker]
 
 The agents, collectors and the broker-side checks (ConsumerGroupCommand, the segment reader)
 are in kafka_pipeline.py.
@@ -60,6 +64,7 @@ import harness  # noqa: E402
 from kafka_pipeline import (AGENT_IDS, PARTITIONS, SIX_IDS, Pipeline, Stack, decode_message,  # noqa: E402
                             Collector, edge_yaml, group_lag, group_offsets, healthz, indexer_yaml,
                             kafka_messages, members_holding, metric_series, probe)
+from kafka_versions import scenario_versions  # noqa: E402
 
 
 # -- scenarios ---------------------------------------------------------------------------
@@ -98,6 +103,8 @@ def scenario_config(t):
     assert code3 == 2 and "brokers" in out3, f"inputs.kafka without brokers: exit {code3}, expected 2 naming brokers:\n{out3}"
     code4, out4 = check("no-sink-brokers", "sinks:\n  kafka:\n    topic: x\n")
     assert code4 == 2 and "brokers" in out4, f"sinks.kafka without brokers: exit {code4}, expected 2 naming brokers:\n{out4}"
+    code7, out7 = check("version-3", edge_yaml(dead, extra="    message_version: 3\n"))
+    assert code7 == 2 and "message_version" in out7, f"sinks.kafka.message_version 3: exit {code7}, expected 2:\n{out7}"
     code5, out5 = check("typo", indexer_yaml(dead, t.pg, "logs", group="g").replace("    group:", "    grup:"))
     assert code5 == 2 and '"grup"' in out5, f"inputs.kafka.grup: exit {code5}, expected 2 naming \"grup\":\n{out5}"
     for name, key, body in (("sink-acks", "acks", edge_yaml(dead, props={"acks": "1"})),
@@ -170,17 +177,21 @@ def scenario_pipeline(t):
         assert len(messages) == ends, f"{len(messages)} messages in the segment files, log end offsets sum to {ends}"
         big = [len(m["value"]) for m in messages if len(m["value"]) > 64 * 1024]
         assert not big, f"{len(big)} message values over max_message_bytes (64KiB): {big[:5]}"
-        ids, records = set(), 0
+        ids, records, forwarded = set(), 0, 0  # ids: of version 1 messages (version 2 carries offsets)
         keys = set()
         for m in messages:
-            batch = decode_message(m)
+            version, batch = decode_message(m)
             keys.add(m["key"].decode())
             records += len(batch.records)
-            ids.update(str(uuid.UUID(bytes=r.id)) for r in batch.records)
+            if version == 2:
+                forwarded += len(batch.records)
+            ids.update(str(uuid.UUID(bytes=r.id)) for r in batch.records if version == 1)
         assert keys == set(AGENT_IDS), f"message keys {keys}"
         rows = {r[0] for r in t.pg.query(f"SELECT id FROM {p.table}")}
-        assert ids == rows, (f"record ids in Kafka and row ids in PostgreSQL differ: {len(ids)} in Kafka, "
-                             f"{len(rows)} rows, {len(ids - rows)} only in Kafka, {len(rows - ids)} only in PostgreSQL")
+        assert ids <= rows and len(ids) + forwarded >= len(rows), (
+            f"record ids in Kafka and row ids in PostgreSQL differ: {len(ids)} ids and {forwarded} forwarded "
+            f"records in Kafka, {len(rows)} rows, {len(ids - rows)} ids only in Kafka")
+        assert ids, f"no version 1 message: no batch over 64KiB was re-encoded and split ({forwarded} forwarded records)"
         acked = sum(a.metric("logship_agent_batches_acked_total") or 0 for a in p.agents)
         assert len(messages) > acked, (f"{len(messages)} messages for {acked:.0f} agent batches: no batch "
                                        f"was split at max_message_bytes 64KiB")
@@ -198,7 +209,7 @@ def scenario_pipeline(t):
         assert errors == 0, f"logship_collector_kafka_delivery_errors_total {errors} with the broker up"
         return (f"{total} lines once in PostgreSQL in {took:.1f} s; {len(messages)} messages "
                 f"({acked:.0f} agent batches, split at 64KiB) on partitions {sorted(partitions)}, "
-                f"{records} records, ids = row ids; consumed per indexer {[int(c) for c in consumed]}")
+                f"{records} records ({forwarded} in forwarded frames), version 1 ids = row ids; consumed per indexer {[int(c) for c in consumed]}")
     except BaseException:
         p.dump()
         raise
@@ -383,7 +394,8 @@ def scenario_broker(t):
 
 
 SCENARIOS = {"config": scenario_config, "startup": scenario_startup, "pipeline": scenario_pipeline,
-             "peak": scenario_peak, "scale": scenario_scale, "broker": scenario_broker}
+             "versions": scenario_versions, "peak": scenario_peak, "scale": scenario_scale,
+             "broker": scenario_broker}
 
 
 def main():

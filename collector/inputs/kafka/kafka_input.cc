@@ -25,6 +25,18 @@ std::string Where(const rd_kafka_message_t& m) {
   return std::string(rd_kafka_topic_name(m.rkt)) + "[" + std::to_string(m.partition) + "]@" + std::to_string(m.offset);
 }
 
+// The message's logship-encoding-version header; "1" when it has none (the first edges).
+std::string_view MessageVersion(const rd_kafka_message_t& m) {
+  rd_kafka_headers_t* headers = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_message_headers(&m, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      rd_kafka_header_get_last(headers, kKafkaVersionHeader.data(), &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      value == nullptr)
+    return kKafkaVersion;
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
 }  // namespace
 
 std::unique_ptr<InputConfig> ParseKafkaInput(ConfigMap& m) {
@@ -39,7 +51,11 @@ std::unique_ptr<InputConfig> ParseKafkaInput(ConfigMap& m) {
 }
 
 KafkaInput::KafkaInput(const KafkaInputConfig& config, BatchWriter& writer, metrics::Registry& registry)
-    : config_(config), writer_(writer), registry_(registry), pipeline_(Pipeline::FromConfig(ConfigNode(YAML::Node(), nullptr, "pipeline"))) {}
+    : config_(config),
+      writer_(writer),
+      registry_(registry),
+      pipeline_(Pipeline::FromConfig(ConfigNode(YAML::Node(), nullptr, "pipeline"))),
+      frames_(ForwardedFrameLimits()) {}
 
 Result<std::unique_ptr<KafkaInput>> KafkaInput::Create(const KafkaInputConfig& config, BatchWriter& writer,
                                                        metrics::Registry& registry) {
@@ -118,13 +134,24 @@ void KafkaInput::Run() {
   }
 }
 
+Status KafkaInput::Decode(const rd_kafka_message_t& m, DecodedBatch* out, EventTimeWindow* window) {
+  const std::string_view value(static_cast<const char*>(m.payload), m.len);
+  const std::string_view version = MessageVersion(m);
+  *window = {};  // version 1: the edge clamped event times already
+  if (version == kKafkaVersion) return DecodeBatchValue(value, zstd_, out);
+  if (version == kKafkaForwardedVersion) return DecodeForwardedValue(value, frames_, out, window);
+  return Status::InvalidArgument("message version \"" + std::string(version.substr(0, 16)) +
+                                 "\" is not one this indexer reads (1, 2): upgrade indexers before edges");
+}
+
 void KafkaInput::Handle(const rd_kafka_message_t& m) {
   DecodedBatch batch;
-  const Status s = DecodeBatchValue(std::string_view(static_cast<const char*>(m.payload), m.len), zstd_, &batch);
+  EventTimeWindow window;
+  const Status s = Decode(m, &batch, &window);
   if (!s.ok()) {
     malformed_.fetch_add(1);
     LogError(kComponent, "skipping " + Where(m) + ": not a logship batch: " + s.message());
-  } else if (!WriteWithBackoff(batch, m)) {
+  } else if (!WriteWithBackoff(batch, window, m)) {
     return;  // stopping, or the partition went to another member: not stored, read again there
   }
   consumed_.fetch_add(s.ok() ? 1 : 0);
@@ -134,17 +161,18 @@ void KafkaInput::Handle(const rd_kafka_message_t& m) {
   rd_kafka_topic_partition_list_destroy(done);
 }
 
-bool KafkaInput::WriteWithBackoff(DecodedBatch& batch, const rd_kafka_message_t& m) {
+bool KafkaInput::WriteWithBackoff(DecodedBatch& batch, const EventTimeWindow& window, const rd_kafka_message_t& m) {
   auto delay = config_.retry_min;
   rd_kafka_topic_partition_list_t* paused = nullptr;  // what to resume; null: not paused
   bool ok = false;
   for (bool first = true;; first = false) {
     if (!first) {  // the last attempt may have changed the batch: decode it again
       DecodedBatch again;
-      if (!DecodeBatchValue(std::string_view(static_cast<const char*>(m.payload), m.len), zstd_, &again).ok()) break;
+      EventTimeWindow same;
+      if (!Decode(m, &again, &same).ok()) break;
       batch = std::move(again);
     }
-    const WriteResult r = writer_.Write(*pipeline_, batch);
+    const WriteResult r = writer_.Write(*pipeline_, batch, {}, window);
     if (r.outcome == WriteOutcome::kOk) {
       ok = true;
       break;

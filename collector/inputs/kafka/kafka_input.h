@@ -1,5 +1,5 @@
 // The `kafka` input, the indexer role (README "Kafka"): a member of a Kafka consumer group that reads batch
-// messages (batch_message.h) and writes each to this collector's sinks through the
+// messages of either version (batch_message.h) and writes each to this collector's sinks through the
 // BatchWriter, one at a time. A partition's offset is stored only after every required sink
 // committed the batch (and committed to Kafka from there every second, and at a rebalance),
 // so a crash or a rebalance delivers some batches again; sinks key on record ids, so they
@@ -18,6 +18,7 @@
 #include "collector/delivery/batch_writer.h"
 #include "collector/inputs/input_plugin.h"
 #include "collector/kafka/kafka_client.h"
+#include "collector/server/frame_decoder.h"
 #include "collector/pipeline/pipeline.h"
 #include "common/metrics/registry.h"
 #include "common/thread/mutex.h"
@@ -53,8 +54,11 @@ class KafkaInput final : public Input {
   KafkaInput(const KafkaInputConfig& config, BatchWriter& writer, metrics::Registry& registry);
   void Run();
   void Handle(const rd_kafka_message_t& m);
+  // A message of either version (its header says which) into a batch, and the event-time
+  // window the pipeline clamps to.
+  Status Decode(const rd_kafka_message_t& m, DecodedBatch* out, EventTimeWindow* window);
   // Writes until the sinks commit it, Stop() is called, or its partition is taken away.
-  bool WriteWithBackoff(DecodedBatch& batch, const rd_kafka_message_t& m);
+  bool WriteWithBackoff(DecodedBatch& batch, const EventTimeWindow& window, const rd_kafka_message_t& m);
   // Every second: each held partition's lag from its high watermark. `ask` queries the brokers
   // (a paused partition fetches nothing, so the cached watermark would stand still).
   void UpdateLag(bool ask);
@@ -62,7 +66,9 @@ class KafkaInput final : public Input {
   const KafkaInputConfig config_;
   BatchWriter& writer_;
   metrics::Registry& registry_;
-  std::shared_ptr<const Pipeline> pipeline_;  // empty: the edge ran the pipeline
+  // No stages: the edge ran them (version 2 frames come only from edges without any); the
+  // fixed steps (time and severity, the event-time clamp) run here for version 2.
+  std::shared_ptr<const Pipeline> pipeline_;
   RdKafkaPtr consumer_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -70,7 +76,8 @@ class KafkaInput final : public Input {
   Mutex lag_mu_;
   std::map<int32_t, std::shared_ptr<std::atomic<int64_t>>> lag_ GUARDED_BY(lag_mu_);
   std::chrono::steady_clock::time_point next_lag_update_;  // consumer thread only
-  ZstdDecompressor zstd_;                                  // consumer thread only
+  ZstdDecompressor zstd_;                                  // consumer thread only (version 1)
+  FrameDecoder frames_;                                    // consumer thread only (version 2)
 };
 
 }  // namespace logship::collector

@@ -61,10 +61,19 @@ void KafkaSink::PollLoop() {
 
 WriteResult KafkaSink::Write(const DecodedBatch& batch) {
   std::vector<std::string> values;
-  thread_local ZstdCompressor zstd(1);
-  if (Status s = EncodeBatchValues(batch, config_.max_message_bytes, zstd, &values); !s.ok())
-    return {WriteOutcome::kRetry, "kafka: cannot encode the batch: " + s.message()};
-  if (values.size() > 1) split_batches_.fetch_add(1);
+  if (config_.message_version >= 2 && batch.received != nullptr) {
+    std::string v = EncodeForwardedValue(*batch.received);
+    if (v.size() <= config_.max_message_bytes) values.push_back(std::move(v));
+  }
+  const bool forwarded = !values.empty();
+  if (!forwarded) {
+    thread_local ZstdCompressor zstd(1);
+    if (Status s = EncodeBatchValues(batch, config_.max_message_bytes, zstd, &values); !s.ok())
+      return {WriteOutcome::kRetry, "kafka: cannot encode the batch: " + s.message()};
+    if (values.size() > 1) split_batches_.fetch_add(1);
+  }
+  const std::string_view encoding = forwarded ? kKafkaForwardedEncoding : kKafkaEncoding;
+  const std::string_view version = forwarded ? kKafkaForwardedVersion : kKafkaVersion;
   Delivery d;
   d.queue_bytes = &queue_bytes_;
   const std::string& key = batch.agent_id;
@@ -83,10 +92,8 @@ WriteResult KafkaSink::Write(const DecodedBatch& batch) {
                 producer_.get(), RD_KAFKA_V_TOPIC(config_.client.topic.c_str()),
                 RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
                 RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()), RD_KAFKA_V_MSGFLAGS(0),
-                RD_KAFKA_V_HEADER(kKafkaEncodingHeader.data(), kKafkaEncoding.data(),
-                                  static_cast<ssize_t>(kKafkaEncoding.size())),
-                RD_KAFKA_V_HEADER(kKafkaVersionHeader.data(), kKafkaVersion.data(),
-                                  static_cast<ssize_t>(kKafkaVersion.size())),
+                RD_KAFKA_V_HEADER(kKafkaEncodingHeader.data(), encoding.data(), static_cast<ssize_t>(encoding.size())),
+                RD_KAFKA_V_HEADER(kKafkaVersionHeader.data(), version.data(), static_cast<ssize_t>(version.size())),
                 RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
            std::chrono::steady_clock::now() < give_up)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -105,6 +112,7 @@ WriteResult KafkaSink::Write(const DecodedBatch& batch) {
     return {WriteOutcome::kRetry, "kafka: " + d.error};
   }
   produced_.fetch_add(values.size());
+  if (forwarded) forwarded_.fetch_add(1);
   return {};
 }
 
@@ -119,6 +127,8 @@ void KafkaSink::RegisterMetrics(metrics::Registry& r) {
                 "Batches whose messages were not all confirmed (retried).", l, read(&delivery_errors_));
   r.AddCallback("logship_collector_kafka_producer_queue_bytes", "Message bytes waiting for confirmation.", l,
                 read(&queue_bytes_));
+  r.AddCallback("logship_collector_kafka_forwarded_frames_total",
+                "Batches sent as the agent's frame as it arrived (message version 2).", l, read(&forwarded_));
   r.AddCallback("logship_collector_kafka_split_batches_total",
                 "Batches larger than max_message_bytes, sent as several messages.", l, read(&split_batches_));
   (void)kComponent;

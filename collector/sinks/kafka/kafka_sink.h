@@ -1,5 +1,6 @@
 // The `kafka` sink (README "Kafka"): each batch becomes one message (or a few, when it is
-// larger than max_message_bytes) keyed by agent, produced by an idempotent producer with
+// larger than max_message_bytes) keyed by agent: the agent's frame as it arrived (version 2)
+// when that says it all, else the batch encoded (version 1), produced by an idempotent producer with
 // acks=all. Write() returns once every message of the batch was delivery-confirmed by the
 // brokers (kOk), or failed (kRetry: the agent's batch is not acked and comes again; the
 // indexers de-duplicate by record id). A producer queue that is full is waited on, never
@@ -21,6 +22,9 @@ struct KafkaSinkConfig : SinkConfig {
   KafkaClientConfig client;
   std::chrono::milliseconds delivery_timeout{30000};  // message.timeout.ms
   uint64_t max_message_bytes = 1u << 20;              // message.max.bytes; batches are split below it
+  // The newest message version this edge writes (batch_message.h): 2 forwards the agent's
+  // frame when it can; 1 always encodes the batch (indexers older than version 2 read only 1).
+  int message_version = 2;
   std::string Destination() const override { return KafkaDestination(client); }
 };
 
@@ -31,6 +35,7 @@ class KafkaSink final : public Sink {
 
   std::string_view name() const override { return "kafka"; }
   WriteResult Write(const DecodedBatch& batch) override;
+  bool WantsReceivedFrame() const override { return config_.message_version >= 2; }
   void RegisterMetrics(metrics::Registry& registry) override;
   Status HealthCheck() override;
 
@@ -44,7 +49,7 @@ class KafkaSink final : public Sink {
   RdKafkaPtr producer_;
   std::atomic<bool> stop_{false};
   std::thread poller_;
-  std::atomic<uint64_t> produced_{0}, delivery_errors_{0}, queue_bytes_{0}, split_batches_{0};
+  std::atomic<uint64_t> produced_{0}, delivery_errors_{0}, queue_bytes_{0}, split_batches_{0}, forwarded_{0};
 };
 
 }  // namespace logship::collector

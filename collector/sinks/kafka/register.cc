@@ -12,6 +12,7 @@ std::unique_ptr<SinkConfig> Parse(ConfigMap& m) {
   c->delivery_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       m.Duration("delivery_timeout", c->delivery_timeout, std::chrono::seconds(1), std::chrono::hours(1)));
   c->max_message_bytes = m.Size("max_message_bytes", c->max_message_bytes, 64u << 10, 512u << 20);
+  c->message_version = static_cast<int>(m.Int("message_version", c->message_version, 1, 2));
   return c;
 }
 
