@@ -1,5 +1,5 @@
-// Groups records into a logship.v1.Batch and serializes it (BatchEncoder compresses it, on
-// the spool writer's thread).
+// Groups records into a logship.v1.Batch, written in wire format as they come
+// (BatchWireWriter; BatchEncoder compresses it, on the spool writer's thread).
 // Alongside it collects the checkpoint delta: the sources whose records (or positions) are in
 // the batch are asked, as it is sealed, where they stand (PositionTracker; see
 // agent/spool/FORMAT.md for why it travels with the frame). Loop thread only.
@@ -16,10 +16,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/flow/batch_wire_writer.h"
 #include "agent/sources/source.h"
 #include "common/status.h"
 #include "logship/agent/v1/checkpoint.pb.h"
-#include "logship/v1/record.pb.h"
 
 namespace logship::agent {
 
@@ -27,19 +27,6 @@ struct BatchConfig {
   uint32_t max_records = 2000;
   uint64_t max_bytes = 1ull << 20;
   std::chrono::milliseconds linger{200};
-};
-
-// Serialized bytes in a buffer never zero-filled first (a std::string is filled before
-// protobuf overwrites it: 3% of the agent's instructions).
-struct SerializedBatch {
-  std::unique_ptr<char[]> data;
-  size_t size = 0;
-  std::string_view view() const { return {data.get(), size}; }
-  static SerializedBatch Copy(std::string_view bytes) {
-    SerializedBatch b{std::make_unique_for_overwrite<char[]>(bytes.size()), bytes.size()};
-    if (!bytes.empty()) std::memcpy(b.data.get(), bytes.data(), bytes.size());
-    return b;
-  }
 };
 
 // A batch handed over by the Batcher: serialized, not yet compressed.
@@ -59,24 +46,20 @@ class Batcher {
   void Touch(PositionTracker* tracker);
   // No records and no positions: nothing to seal. (A batch of positions alone is sealed
   // too: it is checkpointed in order without being spooled, see SpoolWriter.)
-  bool empty() const { return batch_.records_size() == 0 && touched_.empty(); }
-  size_t records() const { return static_cast<size_t>(batch_.records_size()); }
+  bool empty() const { return writer_.records() == 0 && touched_.empty(); }
+  size_t records() const { return writer_.records(); }
   // At least half of max_records or max_bytes.
   bool HalfFull() const {
     return records() * 2 >= config_.max_records || approx_bytes_ * 2 >= config_.max_bytes;
   }
 
-  // Serializes the batch, hands it over and starts an empty one. REQUIRES: !empty().
+  // Hands the batch over and starts an empty one. REQUIRES: !empty().
   // A batch without records has an empty `batch`.
-  // (Serializing here, on the thread that built the records, keeps them in this core's
-  // cache; the writer thread then reads one contiguous buffer.)
   Result<FilledBatch> Take();
 
  private:
   const BatchConfig config_;
-  const std::string agent_id_;
-  const std::string host_;
-  logship::v1::Batch batch_;  // reused: Clear() keeps its records' memory
+  BatchWireWriter writer_;
   uint64_t approx_bytes_ = 0;
   // Index in batch_.sources of a record's source: records with ids by source_id; others by
   // source_id and stream identity (their ids are derived from it at the collector).

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/zstd_codec.h"
+#include "logship/v1/record.pb.h"
 #include "tests/unit/testing/temp_dir.h"
 
 namespace logship::agent {
