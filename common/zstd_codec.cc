@@ -23,7 +23,7 @@ Status ZstdCompressor::Compress(std::string_view in, std::string* out) {
 
 ZstdDecompressor::ZstdDecompressor() : ctx_(ZSTD_createDCtx()) {}
 
-Status ZstdDecompressor::Decompress(std::string_view in, size_t declared_size, size_t max_size, std::string* out) {
+Status ZstdDecompressor::Check(std::string_view in, size_t declared_size, size_t max_size) {
   if (declared_size > max_size)
     return Status::ResourceExhausted("declared uncompressed size " + std::to_string(declared_size) +
                                      " exceeds the limit of " + std::to_string(max_size));
@@ -32,8 +32,11 @@ Status ZstdDecompressor::Decompress(std::string_view in, size_t declared_size, s
   if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != declared_size)
     return Status::InvalidArgument("zstd frame holds " + std::to_string(content) + " bytes but the frame declared " +
                                    std::to_string(declared_size));
-  out->resize(declared_size);
-  const size_t n = ZSTD_decompressDCtx(ctx_.get(), out->data(), out->size(), in.data(), in.size());
+  return Status::Ok();
+}
+
+Status ZstdDecompressor::Into(std::string_view in, size_t declared_size, char* out) {
+  const size_t n = ZSTD_decompressDCtx(ctx_.get(), out, declared_size, in.data(), in.size());
   if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)  // stopped at the declared size: a bomb, or a lie
     return Status::InvalidArgument("payload decompresses to more than the " + std::to_string(declared_size) +
                                    " bytes the frame declared");
@@ -42,6 +45,19 @@ Status ZstdDecompressor::Decompress(std::string_view in, size_t declared_size, s
     return Status::InvalidArgument("payload decompressed to " + std::to_string(n) + " bytes, declared " +
                                    std::to_string(declared_size));
   return Status::Ok();
+}
+
+Status ZstdDecompressor::Decompress(std::string_view in, size_t declared_size, size_t max_size, std::string* out) {
+  if (Status s = Check(in, declared_size, max_size); !s.ok()) return s;
+  out->resize(declared_size);
+  return Into(in, declared_size, out->data());
+}
+
+Status ZstdDecompressor::Decompress(std::string_view in, size_t declared_size, size_t max_size,
+                                    std::unique_ptr<char[]>* out) {
+  if (Status s = Check(in, declared_size, max_size); !s.ok()) return s;
+  *out = std::make_unique_for_overwrite<char[]>(declared_size);
+  return Into(in, declared_size, out->get());  // on failure the caller never reads *out
 }
 
 }  // namespace logship

@@ -42,8 +42,14 @@ class ZstdDecompressor {
   // `declared_size` must be <= `max_size`. Memory is bounded by declared_size: a frame that
   // expands further (a zstd bomb) fails instead of allocating.
   Status Decompress(std::string_view in, size_t declared_size, size_t max_size, std::string* out);
+  // The same into a buffer of declared_size bytes that is never zero-filled first (that fill
+  // was 3.6% of the collector's instructions).
+  Status Decompress(std::string_view in, size_t declared_size, size_t max_size, std::unique_ptr<char[]>* out);
 
  private:
+  // The checks before any allocation.
+  static Status Check(std::string_view in, size_t declared_size, size_t max_size);
+  Status Into(std::string_view in, size_t declared_size, char* out);
   struct Free { void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); } };
   std::unique_ptr<ZSTD_DCtx, Free> ctx_;
 };

@@ -98,11 +98,12 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
   if (Status s = CheckFrameHeader(f, limits_); !s.ok()) return s;
 
   std::string_view serialized;
+  std::unique_ptr<char[]> decompressed;  // freed on return: nothing stays allocated between frames
   switch (f.codec()) {
     case logship::v1::CODEC_ZSTD: {
-      Status s = zstd_.Decompress(f.payload(), f.uncompressed_bytes(), limits_.max_uncompressed_bytes, &buffer_);
+      Status s = zstd_.Decompress(f.payload(), f.uncompressed_bytes(), limits_.max_uncompressed_bytes, &decompressed);
       if (!s.ok()) return s;
-      serialized = buffer_;
+      serialized = std::string_view(decompressed.get(), f.uncompressed_bytes());
       break;
     }
     case logship::v1::CODEC_NONE:
@@ -113,13 +114,10 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
     default:
       return Status::InvalidArgument("unknown codec " + std::to_string(static_cast<int>(f.codec())));
   }
-  if (Status s = CheckShape(serialized, f, limits_); !s.ok()) {
-    std::string().swap(buffer_);
-    return s;
-  }
+  if (Status s = CheckShape(serialized, f, limits_); !s.ok()) return s;
   out->Clear();
   const bool parsed = out->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()));
-  std::string().swap(buffer_);  // no decompressed batch stays allocated between frames
+  decompressed.reset();
   if (!parsed) return Status::InvalidArgument("payload is not a valid logship.v1.Batch");
   if (static_cast<uint64_t>(out->records_size()) != f.record_count())
     return Status::InvalidArgument("batch holds " + std::to_string(out->records_size()) + " records, frame declared " +

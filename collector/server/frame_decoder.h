@@ -40,7 +40,6 @@ class FrameDecoder {
  private:
   const Limits limits_;
   ZstdDecompressor zstd_;
-  std::string buffer_;
 };
 
 }  // namespace logship::collector
