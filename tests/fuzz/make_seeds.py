@@ -46,6 +46,14 @@ def main():
     frame.codec, frame.payload = ingest_pb2.CODEC_ZSTD, zst
     (CORPUS / "frame_decoder/zstd.bin").write_bytes(frame.SerializeToString())
 
+    # Kafka messages as the indexer reads them: a version byte (0: version 1, 1: version 2), then the value.
+    from logship.v1 import kafka_pb2
+    (CORPUS / "kafka_message").mkdir(exist_ok=True)
+    (CORPUS / "kafka_message/v1.bin").write_bytes(b"\x00" + zst)
+    forwarded = kafka_pb2.ForwardedFrame(frame=frame, principal="seed", max_past_ns=7 * 86400 * 10**9,
+                                         max_future_ns=3600 * 10**9)
+    (CORPUS / "kafka_message/v2.bin").write_bytes(b"\x01" + forwarded.SerializeToString())
+
     def s(v):
         return common_pb2.AnyValue(string_value=v)
     req = logs_service_pb2.ExportLogsServiceRequest(resource_logs=[logs_pb2.ResourceLogs(
