@@ -75,7 +75,8 @@ std::vector<std::shared_ptr<const InputConfig>> ParseInputs(const ConfigNode& no
   return out;
 }
 
-Limits ParseLimits(ConfigMap& l) {
+// *writes_set: whether stream_writes_in_flight was given (else the sinks may raise it).
+Limits ParseLimits(ConfigMap& l, bool* writes_set) {
   Limits c;
   c.max_frame_bytes = l.Size("max_frame_bytes", c.max_frame_bytes, 1024, 1ull << 30);
   c.max_uncompressed_bytes = l.Size("max_uncompressed_bytes", c.max_uncompressed_bytes, 1024, 1ull << 31);
@@ -87,9 +88,9 @@ Limits ParseLimits(ConfigMap& l) {
   c.max_otlp_request_bytes = l.Size("max_otlp_request_bytes", c.max_otlp_request_bytes, 1024, 1ull << 30);
   c.stream_frames_in_flight = static_cast<uint32_t>(l.Int("stream_frames_in_flight", c.stream_frames_in_flight, 1, 64));
   // Unset, it follows a smaller stream_frames_in_flight; set, it must fit in it.
-  const bool writes_set = l.Has("stream_writes_in_flight");
+  *writes_set = l.Has("stream_writes_in_flight");
   c.stream_writes_in_flight = static_cast<uint32_t>(l.Int("stream_writes_in_flight", c.stream_writes_in_flight, 1, 64));
-  if (!writes_set) c.stream_writes_in_flight = std::min(c.stream_writes_in_flight, c.stream_frames_in_flight);
+  if (!*writes_set) c.stream_writes_in_flight = std::min(c.stream_writes_in_flight, c.stream_frames_in_flight);
   if (c.stream_writes_in_flight > c.stream_frames_in_flight)
     l.Require("stream_writes_in_flight")
         .Fail("is " + std::to_string(c.stream_writes_in_flight) + ", more than stream_frames_in_flight (" +
@@ -163,11 +164,16 @@ CollectorConfig Parse(const ConfigNode& root) {
   if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
   if (auto n = m.Optional("tls"); !n.IsNull()) c.tls = ParseServerTlsFiles(n);
   if (auto n = m.Optional("auth"); !n.IsNull()) c.tokens = ParseTokens(n);
+  bool writes_set = false;
   if (auto n = m.Optional("limits"); !n.IsNull()) {
     ConfigMap l(n);
-    c.limits = ParseLimits(l);
+    c.limits = ParseLimits(l, &writes_set);
   }
   c.sinks = ParseSinks(m.Require("sinks"));
+  for (const auto& s : c.sinks) {  // unset, a sink may ask for more (SinkConfig::WritesInFlight)
+    auto& writes = c.limits.stream_writes_in_flight;
+    if (!writes_set) writes = std::max(writes, std::min(s->WritesInFlight(), c.limits.stream_frames_in_flight));
+  }
   c.pipeline = Pipeline::FromConfig(m.Optional("pipeline"));
   if (auto n = m.Optional("inputs"); !n.IsNull()) c.inputs = ParseInputs(n, c.sinks);
   if (auto n = m.Optional("health"); !n.IsNull()) {

@@ -31,8 +31,8 @@ void RecordRef::SetAttribute(std::string_view key, std::string_view value) const
     return;
   }
   auto* kv = record->add_attributes();
-  kv->set_key(key.data(), key.size());
-  kv->set_value(value.data(), value.size());
+  kv->mutable_key()->assign(key);  // not set_key(data, size): that copies via a temporary string
+  kv->mutable_value()->assign(value);
 }
 
 void RecordRef::MarkFailed(std::string_view stage) const {

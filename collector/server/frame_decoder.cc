@@ -29,10 +29,9 @@ Status CheckShape(std::string_view bytes, const logship::v1::BatchFrame& f, cons
   const Status malformed = Status::InvalidArgument("payload is not a valid logship.v1.Batch");
   CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
   uint64_t records = 0, sources = 0, attributes = 0;
-  // Walks one embedded message (its length prefix is next), counting its attributes.
-  const auto walk = [&](int attribute_field, const char* what) -> Status {
-    uint32_t length = 0;
-    if (!in.ReadVarint32(&length)) return malformed;
+  // Walks one embedded message of `length` bytes (its prefix read), counting its attributes.
+  const auto walk = [&](uint32_t length, int attribute_field, const char* what) -> Status {
+    if (length > static_cast<uint32_t>(INT32_MAX)) return malformed;
     const auto limit = in.PushLimit(static_cast<int>(length));
     uint64_t own = 0;
     while (const uint32_t tag = in.ReadTag()) {
@@ -46,15 +45,27 @@ Status CheckShape(std::string_view bytes, const logship::v1::BatchFrame& f, cons
     attributes += own;
     return Status::Ok();
   };
+  // An attribute takes at least 2 bytes on the wire (tag, length). When the whole batch could
+  // not reach the object bound below even if it were all attributes, a record too short to
+  // hold more than max_attributes is skipped, not walked (ParseFromArray checks its fields
+  // all the same): walking every record was 8% of the collector's decoding.
+  const bool small_batch = bytes.size() / 2 * kElementCost <= 2 * limits.max_uncompressed_bytes;
   while (const uint32_t tag = in.ReadTag()) {
+    uint32_t length = 0;
     if (IsMessageField(tag, 4)) {
       if (++records > f.record_count())
         return Status::InvalidArgument("batch holds more records than the " + std::to_string(f.record_count()) +
                                        " the frame declared");
-      if (Status s = walk(7, "record"); !s.ok()) return s;
+      if (!in.ReadVarint32(&length)) return malformed;
+      if (small_batch && length / 2 <= limits.max_attributes) {
+        if (!in.Skip(static_cast<int>(length))) return malformed;
+      } else if (Status s = walk(length, 7, "record"); !s.ok()) {
+        return s;
+      }
     } else if (IsMessageField(tag, 3)) {
       ++sources;
-      if (Status s = walk(2, "source"); !s.ok()) return s;
+      if (!in.ReadVarint32(&length)) return malformed;
+      if (Status s = walk(length, 2, "source"); !s.ok()) return s;
     } else if (!WireFormatLite::SkipField(&in, tag)) {
       return malformed;
     }

@@ -74,8 +74,8 @@ std::string Hex(const std::string& bytes) {
 
 void AddAttribute(logship::v1::LogRecord* r, std::string_view k, std::string_view v) {
   auto* kv = r->add_attributes();
-  kv->set_key(k.data(), k.size());
-  kv->set_value(v.data(), v.size());
+  kv->mutable_key()->assign(k);  // not set_key(data, size): that copies via a temporary string
+  kv->mutable_value()->assign(v);
 }
 
 }  // namespace
@@ -120,7 +120,7 @@ Status ConvertResourceLogs(const otlp::logs::v1::ResourceLogs& in, const Limits&
       canonical.append(resource_key).append(scope.scope().name());
       RecordId id = ContentRecordId(canonical);
       if (!principal.empty()) id = BoundRecordId(principal, id);
-      r->set_id(id.bytes.data(), id.bytes.size());
+      r->mutable_id()->assign(id.AsBytes());
       r->set_time_unix_nano(lr.time_unix_nano());
       // Observed time must not depend on when we received it, or a retry would differ; but
       // the client chose it, so it is held to the event time window around our clock (the

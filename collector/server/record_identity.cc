@@ -6,6 +6,15 @@
 #include "common/record_id.h"
 
 namespace logship::collector {
+namespace {
+
+// set_id(data, size) would build a temporary std::string and copy it into the arena's: two
+// allocations per record where assign() into the field's own string takes one.
+void SetId(logship::v1::LogRecord& r, const RecordId& id) {
+  r.mutable_id()->assign(id.AsBytes());
+}
+
+}  // namespace
 
 Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view principal) {
   const std::string_view agent = principal.empty() ? std::string_view(batch->agent_id()) : principal;
@@ -20,7 +29,7 @@ Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view princip
         RecordId id;
         RecordId::FromBytes(r.id(), &id);
         id = BoundRecordId(principal, id);
-        r.set_id(id.AsBytes().data(), id.AsBytes().size());
+        SetId(r, id);
       }
       continue;
     }
@@ -34,7 +43,7 @@ Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view princip
     const uint64_t offset = next + static_cast<uint64_t>(delta);
     const auto& f = source.file();
     const RecordId id = FileRecordId(agent, FilePosition{f.device(), f.inode(), f.fingerprint(), offset, f.generation()});
-    r.set_id(id.AsBytes().data(), id.AsBytes().size());
+    SetId(r, id);
     r.clear_offset_delta();
     if (r.body().size() >= std::numeric_limits<uint64_t>::max() - offset)
       return Status::InvalidArgument("record offset out of range");

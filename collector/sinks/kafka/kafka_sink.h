@@ -26,6 +26,9 @@ struct KafkaSinkConfig : SinkConfig {
   // frame when it can; 1 always encodes the batch (indexers older than version 2 read only 1).
   int message_version = 2;
   std::string Destination() const override { return KafkaDestination(client); }
+  // linger.ms holds each write up to 20 ms (kafka_sink.cc): 4 writes per stream left the
+  // linger waiting on the stream instead of filling record batches.
+  uint32_t WritesInFlight() const override { return 8; }
 };
 
 class KafkaSink final : public Sink {

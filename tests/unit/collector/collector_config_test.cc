@@ -165,5 +165,17 @@ TEST_CASE("collector config: writes in flight per stream fit in the frames a str
   CHECK(err.find("limits.stream_writes_in_flight: is 3, more than stream_frames_in_flight (2)") != std::string::npos);
 }
 
+TEST_CASE("collector config: a kafka sink raises the writes in flight it was not given") {
+  // linger.ms holds each write: the sink asks for 8 per stream (SinkConfig::WritesInFlight).
+  const auto limits = [](const std::string& l) {
+    return ParseCollectorConfig("limits: {" + l + "}\nsinks: {kafka: {brokers: [\"k:9092\"]}, blackhole: {}}\n",
+                                "c.yaml").limits;
+  };
+  CHECK(limits("").stream_writes_in_flight == 8u);
+  CHECK(limits("stream_writes_in_flight: 2").stream_writes_in_flight == 2u);  // the operator's word stands
+  CHECK(limits("stream_frames_in_flight: 6").stream_writes_in_flight == 6u);  // never above the frames
+  CHECK(limits("stream_frames_in_flight: 16").stream_writes_in_flight == 8u);
+}
+
 }  // namespace
 }  // namespace logship::collector

@@ -282,6 +282,30 @@ TEST_CASE("frame decoder: a record with millions of empty attributes is refused 
                 s.message());
 }
 
+TEST_CASE("frame decoder: the attribute count is exact at max_attributes, however short the record") {
+  // Records short enough to hold at most max_attributes are not walked before parsing: the
+  // shortest record over the limit (5 empty attributes, 10 bytes) must still be refused.
+  const auto batch_of = [](int attributes, const std::string& extra) {
+    std::string record = extra;
+    for (int i = 0; i < attributes; ++i) record.append("\x3a\x00", 2);  // LogRecord.attributes = {}
+    std::string raw = std::string("\x0a\x06web-01\x1a\x03\x0a\x01s\x22", 14);
+    raw.push_back(static_cast<char>(record.size()));
+    return RawZstdFrame(raw + record, 1);
+  };
+  Limits l;
+  l.max_attributes = 4;
+  const Status over = DecodeWith(l, batch_of(5, ""));
+  CHECK(over.code() == Status::Code::kResourceExhausted);
+  CHECK_MESSAGE(over.message().find("a record has more than max_attributes (4) attributes") != std::string::npos,
+                over.message());
+  const std::string id = std::string("\x0a\x10", 2) + std::string(16, 'r');
+  CHECK(DecodeWith(l, batch_of(4, id)).ok());
+  // A short record whose fields do not parse is refused by the parser, with the same reason.
+  const Status bad = DecodeWith(l, batch_of(1, std::string("\x0a\x7f", 2)));
+  CHECK(bad.code() == Status::Code::kInvalidArgument);
+  CHECK_MESSAGE(bad.message() == "payload is not a valid logship.v1.Batch", bad.message());
+}
+
 TEST_CASE("frame decoder: attributes are bounded per batch, not only per record") {
   Batch b = SampleBatch(30);
   for (auto& r : *b.mutable_records()) {
