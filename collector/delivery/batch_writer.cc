@@ -28,6 +28,7 @@ BatchWriter::BatchWriter(std::vector<SinkSlot> sinks, metrics::Registry& registr
                                    "Records refused for good and kept in a dead-letter store.", {{"sink", "ingest"}})) {
   for (const SinkSlot& slot : sinks) {
     slot.sink->RegisterMetrics(registry);
+    all_.push_back(slot.sink);
     wants_received_frames_ = wants_received_frames_ || slot.sink->WantsReceivedFrame();
     if (slot.delivery.required) {
       required_.push_back(slot.sink);
@@ -37,6 +38,12 @@ BatchWriter::BatchWriter(std::vector<SinkSlot> sinks, metrics::Registry& registr
       optional_.push_back(std::make_unique<OptionalSinkQueue>(slot.sink, slot.delivery.queue_max_bytes, registry));
     }
   }
+}
+
+bool BatchWriter::WritesOnlyFrame(uint64_t frame_bytes, size_t principal_bytes) const {
+  for (const Sink* s : all_)
+    if (!s->WritesOnlyFrame(frame_bytes, principal_bytes)) return false;
+  return !all_.empty() && wants_received_frames_;  // the frame is kept only then (ingest)
 }
 
 BatchWriter::~BatchWriter() { Stop(std::chrono::milliseconds(0)); }
@@ -93,7 +100,14 @@ WriteResult BatchWriter::Write(const Pipeline& pipeline, DecodedBatch& batch,
                           " from " + batch.agent_id + " refused (" + refused.front().reason + "); kept in " +
                           dead_letters_->Describe());
   }
-  dropped_.Inc(pipeline.Process(batch.batch, window));
+  if (!batch.derived) {
+    // Ingest decided so with this very pipeline (a frame keeps the settings it was decoded
+    // with): no stage, and every sink reads only the frame. Never taken otherwise.
+    if (pipeline.stages() > 0 || batch.received == nullptr)
+      return {WriteOutcome::kRetry, "a frame-only batch met a pipeline with stages"};
+  } else {
+    dropped_.Inc(pipeline.Process(batch.batch, window));
+  }
   // A stage may change records in ways only this pipeline knows: the frame no longer says it all.
   if (pipeline.stages() > 0 || !refused.empty()) batch.received.reset();
   for (size_t i = 0; i < required_.size(); ++i) {

@@ -43,6 +43,9 @@ class BatchWriter {
                     const EventTimeWindow& window = {});
   // Some sink can use DecodedBatch::received: ingest should keep each frame with its batch.
   bool wants_received_frames() const { return wants_received_frames_; }
+  // Every sink, required or optional, writes only the frame of such a batch
+  // (Sink::WritesOnlyFrame): with no pipeline stage, ingest need not derive the records.
+  bool WritesOnlyFrame(uint64_t frame_bytes, size_t principal_bytes) const;
   // Ends retry waits at once (writes in progress hand their batch back): shutdown.
   void Interrupt();
   // Interrupts, gives optional sinks up to `grace` to catch up, then stops their queues.
@@ -53,6 +56,7 @@ class BatchWriter {
   WriteResult WriteWithRetries(Sink& sink, const SinkDelivery& delivery, const SinkMetrics& m, DecodedBatch& batch);
 
   std::vector<Sink*> required_;
+  std::vector<Sink*> all_;  // required and optional
   bool wants_received_frames_ = false;
   std::vector<SinkDelivery> required_delivery_;  // parallel to required_
   std::vector<SinkMetrics> required_metrics_;  // parallel to required_

@@ -89,6 +89,11 @@ std::string EncodeForwardedValue(const ReceivedFrame& received) {
   return out;
 }
 
+uint64_t ForwardedValueBound(uint64_t frame_bytes, size_t principal_bytes) {
+  // Four fields, each a 1-byte tag and at most a 10-byte varint (a length or an int64).
+  return frame_bytes + principal_bytes + 4 * 11;
+}
+
 Limits ForwardedFrameLimits() {
   Limits l;
   l.max_frame_bytes = kKafkaMaxDecodedBytes;

@@ -42,6 +42,9 @@ Status DecodeBatchValue(std::string_view value, ZstdDecompressor& zstd, DecodedB
 
 // Version 2: the value forwarding `received`.
 std::string EncodeForwardedValue(const ReceivedFrame& received);
+// At least the size EncodeForwardedValue gives for a frame of `frame_bytes` (serialized) and
+// a principal of `principal_bytes`, whatever the window: known before the frame is decoded.
+uint64_t ForwardedValueBound(uint64_t frame_bytes, size_t principal_bytes);
 // Limits for decoding a forwarded frame: the edge applied its own; these only bound a value
 // that did not come from an edge (as kKafkaMaxDecodedBytes does for version 1).
 Limits ForwardedFrameLimits();

@@ -26,6 +26,7 @@ struct DecodedBatch {
     sequence = other.sequence;
     part = other.part;
     received = other.received;
+    derived = other.derived;
     batch->CopyFrom(*other.batch);
   }
   DecodedBatch& operator=(const DecodedBatch&) = delete;
@@ -41,6 +42,10 @@ struct DecodedBatch {
   // the pipeline's fixed steps (no stage ran, no record was refused); else null. Set only
   // when a sink wants it (Sink::WantsReceivedFrame).
   std::shared_ptr<const ReceivedFrame> received;
+  // False when every sink writes only `received` (Sink::WritesOnlyFrame): the records were
+  // checked but their file ids not derived, and the pipeline's fixed steps are left to
+  // whoever decodes the frame again. `received` is then never null.
+  bool derived = true;
 
  private:
   static google::protobuf::ArenaOptions ArenaOptions() {

@@ -105,7 +105,7 @@ Status CheckFrameHeader(const logship::v1::BatchFrame& f, const Limits& limits) 
 }  // namespace
 
 Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch* out,
-                            std::vector<RefusedRecord>* refused, std::string_view principal) {
+                            std::vector<RefusedRecord>* refused, std::string_view principal, bool derive_ids) {
   if (Status s = CheckFrameHeader(f, limits_); !s.ok()) return s;
 
   std::string_view serialized;
@@ -159,7 +159,7 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
       over.emplace_back(i, st.message());
     }
   }
-  if (Status s = ResolveRecordIdentity(out, principal); !s.ok()) return s;
+  if (Status s = ResolveRecordIdentity(out, principal, derive_ids || !over.empty()); !s.ok()) return s;
   if (over.empty()) return Status::Ok();
   // Move them out (after identity: their ids and observed times are known), keeping order.
   auto* records = out->mutable_records();

@@ -33,9 +33,12 @@ class FrameDecoder {
   // Records that break a per-record limit (an attribute over max_attribute_bytes) are moved
   // to *refused with their ids resolved. `principal`: the authenticated sender, or "" (see
   // ResolveRecordIdentity). The frame's agent_id may differ from the batch's (an agent
-  // renamed while batches waited in its spool).
+  // renamed while batches waited in its spool). `derive_ids` false: every check runs but
+  // file record ids are not derived (ResolveRecordIdentity's `assign`) unless a record was
+  // refused (a dead letter needs its id).
   Status Decode(const logship::v1::BatchFrame& frame, logship::v1::Batch* out,
-                std::vector<RefusedRecord>* refused = nullptr, std::string_view principal = {});
+                std::vector<RefusedRecord>* refused = nullptr, std::string_view principal = {},
+                bool derive_ids = true);
 
  private:
   const Limits limits_;

@@ -155,8 +155,11 @@ grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const I
     caller.decoder.emplace(s->limits);
     caller.decoder_settings = s;
   }
-  const Status st =
-      caller.decoder->Decode(f, w->batch.batch, &w->refused, BindsTo(caller.authenticated, caller.principal, f));
+  const std::string_view principal = BindsTo(caller.authenticated, caller.principal, f);
+  // Only forwarded as it came (a Kafka edge): checked in full, but its ids and the pipeline's
+  // fixed steps are left to whoever decodes the frame again.
+  const bool frame_only = s->pipeline->stages() == 0 && writer_.WritesOnlyFrame(f.ByteSizeLong(), principal.size());
+  const Status st = caller.decoder->Decode(f, w->batch.batch, &w->refused, principal, !frame_only);
   if (!st.ok()) {
     const std::string msg = "frame " + std::to_string(f.sequence()) +
                             (f.parts() > 1 ? " part " + std::to_string(f.part()) : std::string()) + " from agent \"" +
@@ -172,6 +175,7 @@ grpc::Status IngestService::Decode(Caller& caller, const std::shared_ptr<const I
   w->batch.agent_id = f.agent_id();
   w->batch.sequence = f.sequence();
   w->batch.part = f.part();
+  w->batch.derived = !frame_only || !w->refused.empty();
   w->settings = s;
   return grpc::Status::OK;
 }

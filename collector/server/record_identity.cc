@@ -16,7 +16,7 @@ void SetId(logship::v1::LogRecord& r, const RecordId& id) {
 
 }  // namespace
 
-Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view principal) {
+Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view principal, bool assign) {
   const std::string_view agent = principal.empty() ? std::string_view(batch->agent_id()) : principal;
   std::vector<uint64_t> next_offset(static_cast<size_t>(batch->sources_size()), 0);
   uint64_t observed = 0;
@@ -25,7 +25,7 @@ Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view princip
     observed = r.observed_time_unix_nano();
     if (!r.id().empty()) {
       if (r.id().size() != 16) return Status::InvalidArgument("record id must be 16 bytes");
-      if (!principal.empty()) {
+      if (!principal.empty() && assign) {
         RecordId id;
         RecordId::FromBytes(r.id(), &id);
         id = BoundRecordId(principal, id);
@@ -41,10 +41,11 @@ Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view princip
         (delta > 0 && static_cast<uint64_t>(delta) > std::numeric_limits<uint64_t>::max() - next))
       return Status::InvalidArgument("record offset out of range");
     const uint64_t offset = next + static_cast<uint64_t>(delta);
-    const auto& f = source.file();
-    const RecordId id = FileRecordId(agent, FilePosition{f.device(), f.inode(), f.fingerprint(), offset, f.generation()});
-    SetId(r, id);
-    r.clear_offset_delta();
+    if (assign) {
+      const auto& f = source.file();
+      SetId(r, FileRecordId(agent, FilePosition{f.device(), f.inode(), f.fingerprint(), offset, f.generation()}));
+      r.clear_offset_delta();
+    }
     if (r.body().size() >= std::numeric_limits<uint64_t>::max() - offset)
       return Status::InvalidArgument("record offset out of range");
     next = offset + r.body().size() + 1;

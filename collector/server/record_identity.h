@@ -19,6 +19,9 @@ namespace logship::collector {
 // name), or "" when nobody is. With a principal, file ids are derived from it rather than
 // from the batch's agent_id, and every id that travelled on the wire is bound to it
 // (BoundRecordId), so no sender can pick the ids of another agent's records.
-Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view principal = {});
+//
+// `assign` false: every check runs and observed times are filled, but ids stay as they came
+// (for a batch only ever forwarded as its frame: whoever decodes the frame derives them).
+Status ResolveRecordIdentity(logship::v1::Batch* batch, std::string_view principal = {}, bool assign = true);
 
 }  // namespace logship::collector

@@ -40,6 +40,15 @@ class Sink {
   // True when Write can use DecodedBatch::received (the frame as it arrived): ingest keeps
   // each frame beside its batch only when some sink says so.
   virtual bool WantsReceivedFrame() const { return false; }
+  // True when, given DecodedBatch::received holding a frame of `frame_bytes` (its serialized
+  // size) from `principal_bytes` of principal, Write reads nothing of the batch but that
+  // frame, agent_id, the record count and observed times: ingest may then skip deriving ids
+  // and the pipeline's fixed steps (DecodedBatch::derived).
+  virtual bool WritesOnlyFrame(uint64_t frame_bytes, size_t principal_bytes) const {
+    (void)frame_bytes;
+    (void)principal_bytes;
+    return false;
+  }
   // Registers the sink's own metrics (label sink="<name>"). `registry` outlives the sink.
   virtual void RegisterMetrics(metrics::Registry& /*registry*/) {}
   // Cheap reachability check for health reporting; never called from Write.

@@ -69,6 +69,8 @@ WriteResult KafkaSink::Write(const DecodedBatch& batch) {
     if (v.size() <= config_.max_message_bytes) values.push_back(std::move(v));
   }
   const bool forwarded = !values.empty();
+  // Never taken (WritesOnlyFrame bounds the value): records without their ids must not go out.
+  if (!forwarded && !batch.derived) return {WriteOutcome::kRetry, "kafka: a frame-only batch did not fit a message"};
   if (!forwarded) {
     thread_local ZstdCompressor zstd(1);
     if (Status s = EncodeBatchValues(batch, config_.max_message_bytes, zstd, &values); !s.ok())

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/kafka/batch_message.h"
 #include "collector/kafka/kafka_client.h"
 #include "collector/sinks/sink.h"
 #include "collector/sinks/sink_plugin.h"
@@ -39,6 +40,9 @@ class KafkaSink final : public Sink {
   std::string_view name() const override { return "kafka"; }
   WriteResult Write(const DecodedBatch& batch) override;
   bool WantsReceivedFrame() const override { return config_.message_version >= 2; }
+  bool WritesOnlyFrame(uint64_t frame_bytes, size_t principal_bytes) const override {
+    return WantsReceivedFrame() && ForwardedValueBound(frame_bytes, principal_bytes) <= config_.max_message_bytes;
+  }
   void RegisterMetrics(metrics::Registry& registry) override;
   Status HealthCheck() override;
 

@@ -24,6 +24,11 @@ class ScriptedSink final : public Sink {
     return {WriteOutcome::kOk, ""};
   }
   Status HealthCheck() override { return Status::Ok(); }
+  bool WantsReceivedFrame() const override { return frame_only; }
+  bool WritesOnlyFrame(uint64_t frame_bytes, size_t /*principal_bytes*/) const override {
+    return frame_only && frame_bytes <= 1000;
+  }
+  bool frame_only = false;  // writes only DecodedBatch::received, for frames up to 1000 bytes
   std::atomic<bool> fail{false};
   std::atomic<int> fail_next{0};  // this many writes answer kRetry, then it stores
   std::atomic<int> writes{0};
@@ -141,6 +146,29 @@ TEST_CASE("an optional sink that is down drops beyond its queue bound and counts
   CHECK(text.find("logship_collector_sink_dropped_records_total{sink=\"opt\"}") != std::string::npos);
   writer.Stop(std::chrono::milliseconds(0));
   CHECK(registry.GetCounter("logship_collector_sink_dropped_records_total", "", {{"sink", "opt"}}).value() == 5000);
+}
+
+TEST_CASE("fan-out: a batch is left underived only when every sink writes nothing but its frame") {
+  ScriptedSink edge("edge"), mirror("mirror"), table("table");
+  edge.frame_only = mirror.frame_only = true;
+  metrics::Registry registry;
+  BatchWriter forward({SinkSlot{&edge, {}}, SinkSlot{&mirror, Optional()}}, registry);
+  CHECK(forward.WritesOnlyFrame(500, 0));
+  CHECK_FALSE(forward.WritesOnlyFrame(5000, 0));  // a sink that could not forward this one
+  metrics::Registry r2;
+  CHECK_FALSE(BatchWriter({SinkSlot{&edge, {}}, SinkSlot{&table, Optional()}}, r2).WritesOnlyFrame(500, 0));
+  metrics::Registry r3;
+  CHECK_FALSE(BatchWriter(std::vector<SinkSlot>{}, r3).WritesOnlyFrame(500, 0));
+
+  // Such a batch is written without the pipeline's steps, and only with its frame.
+  Pipeline pipeline;
+  DecodedBatch b = Batch(3);
+  b.derived = false;
+  CHECK(forward.Write(pipeline, b).outcome == WriteOutcome::kRetry);  // no frame: never written bare
+  CHECK(edge.writes == 0);
+  b.received = std::make_shared<ReceivedFrame>();
+  CHECK(forward.Write(pipeline, b).outcome == WriteOutcome::kOk);
+  CHECK(edge.stored == 3);
 }
 
 }  // namespace

@@ -149,5 +149,85 @@ TEST_CASE("kafka message v2: what is not a forwarded frame is refused with the r
   CHECK_FALSE(DecodeForwardedValue(bomb.SerializeAsString(), frames, &out, &window).ok());
 }
 
+TEST_CASE("kafka message v2: an edge that only forwards checks everything but derives no ids") {
+  // Ingest decodes with derive_ids = false when every sink writes only the frame; what the
+  // indexer then stores must be what a fully derived edge would have sent as version 1.
+  const BatchFrame f = AgentFrame();
+  Batch checked;
+  FrameDecoder decoder{Limits{}};
+  std::vector<RefusedRecord> refused;
+  REQUIRE(decoder.Decode(f, &checked, &refused, "web-01", /*derive_ids=*/false).ok());
+  CHECK(checked.records(0).id().empty());
+  CHECK(checked.records(3).observed_time_unix_nano() == kObserved);  // filled all the same
+  auto [v1, v2] = BothVersions(f, "web-01");
+  CHECK(v2.batch->SerializeAsString() == v1.batch->SerializeAsString());
+
+  // Hostile records are refused exactly as when ids are derived.
+  const auto refusal = [](Batch b, bool derive) {
+    const std::string raw = b.SerializeAsString();
+    BatchFrame bad;
+    bad.set_agent_id("web-01");
+    bad.set_sequence(1);
+    bad.set_codec(logship::v1::CODEC_NONE);
+    bad.set_payload(raw);
+    bad.set_uncompressed_bytes(raw.size());
+    bad.set_record_count(static_cast<uint32_t>(b.records_size()));
+    FrameDecoder d{Limits{}};
+    Batch out;
+    return d.Decode(bad, &out, nullptr, "", derive).ToString();
+  };
+  Batch b;
+  b.set_agent_id("web-01");
+  b.add_sources()->set_name("no file identity");
+  b.add_records()->set_body("no id, no file");
+  Batch short_id = b;
+  short_id.mutable_records(0)->set_id("short");
+  Batch back = b;
+  back.mutable_sources(0)->mutable_file()->set_inode(1);
+  back.mutable_records(0)->set_offset_delta(-5);  // before the start of the file
+  for (const Batch& hostile : {b, short_id, back}) {
+    const std::string derived = refusal(hostile, true);
+    CHECK(derived != Status::Ok().ToString());
+    CHECK(refusal(hostile, false) == derived);
+  }
+
+  // A record refused at decoding (for the dead letter) still gets its id.
+  Limits small;
+  small.max_attribute_bytes = 64;
+  Batch over = b;
+  over.mutable_sources(0)->mutable_file()->set_inode(1);
+  auto* kv = over.add_records();
+  kv->set_body("second");
+  auto* big = kv->add_attributes();
+  big->set_key("k");
+  big->set_value(std::string(100, 'v'));
+  const std::string raw = over.SerializeAsString();
+  BatchFrame frame;
+  frame.set_agent_id("web-01");
+  frame.set_sequence(1);
+  frame.set_codec(logship::v1::CODEC_NONE);
+  frame.set_payload(raw);
+  frame.set_uncompressed_bytes(raw.size());
+  frame.set_record_count(2);
+  FrameDecoder d{small};
+  Batch out;
+  std::vector<RefusedRecord> dead;
+  REQUIRE(d.Decode(frame, &out, &dead, "", false).ok());
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0].record.id().size() == 16);
+  CHECK(out.records(0).id().size() == 16);
+}
+
+TEST_CASE("kafka message v2: the size bound known before decoding is never below the value") {
+  const BatchFrame f = AgentFrame();
+  for (const std::string& principal : {std::string(), std::string("web-01"), std::string(300, 'p')}) {
+    for (const EventTimeWindow w : {EventTimeWindow{}, kWindow, EventTimeWindow{INT64_MAX, INT64_MAX}}) {
+      const std::string v = EncodeForwardedValue(ReceivedFrame{f, principal, w});
+      CHECK(v.size() <= ForwardedValueBound(f.ByteSizeLong(), principal.size()));
+      CHECK(v.size() + 48 >= ForwardedValueBound(f.ByteSizeLong(), principal.size()));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace logship::collector
