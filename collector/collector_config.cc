@@ -75,8 +75,9 @@ std::vector<std::shared_ptr<const InputConfig>> ParseInputs(const ConfigNode& no
   return out;
 }
 
-// *writes_set: whether stream_writes_in_flight was given (else the sinks may raise it).
-Limits ParseLimits(ConfigMap& l, bool* writes_set) {
+// *frames_set, *writes_set: whether stream_frames_in_flight, stream_writes_in_flight were
+// given (else the sinks may raise them).
+Limits ParseLimits(ConfigMap& l, bool* frames_set, bool* writes_set) {
   Limits c;
   c.max_frame_bytes = l.Size("max_frame_bytes", c.max_frame_bytes, 1024, 1ull << 30);
   c.max_uncompressed_bytes = l.Size("max_uncompressed_bytes", c.max_uncompressed_bytes, 1024, 1ull << 31);
@@ -86,6 +87,7 @@ Limits ParseLimits(ConfigMap& l, bool* writes_set) {
   c.max_inflight_bytes = l.Size("max_inflight_bytes", c.max_inflight_bytes, 1 << 20, 64ull << 30);
   c.stream_window_bytes = l.Size("stream_window_bytes", c.stream_window_bytes, 64 << 10, 64 << 20);
   c.max_otlp_request_bytes = l.Size("max_otlp_request_bytes", c.max_otlp_request_bytes, 1024, 1ull << 30);
+  *frames_set = l.Has("stream_frames_in_flight");
   c.stream_frames_in_flight = static_cast<uint32_t>(l.Int("stream_frames_in_flight", c.stream_frames_in_flight, 1, 64));
   // Unset, it follows a smaller stream_frames_in_flight; set, it must fit in it.
   *writes_set = l.Has("stream_writes_in_flight");
@@ -164,16 +166,17 @@ CollectorConfig Parse(const ConfigNode& root) {
   if (c.listen.find(':') == std::string::npos) m.Require("listen").Fail("expected host:port");
   if (auto n = m.Optional("tls"); !n.IsNull()) c.tls = ParseServerTlsFiles(n);
   if (auto n = m.Optional("auth"); !n.IsNull()) c.tokens = ParseTokens(n);
-  bool writes_set = false;
+  bool frames_set = false, writes_set = false;
   if (auto n = m.Optional("limits"); !n.IsNull()) {
     ConfigMap l(n);
-    c.limits = ParseLimits(l, &writes_set);
+    c.limits = ParseLimits(l, &frames_set, &writes_set);
   }
   c.sinks = ParseSinks(m.Require("sinks"));
-  for (const auto& s : c.sinks) {  // unset, a sink may ask for more (SinkConfig::WritesInFlight)
-    auto& writes = c.limits.stream_writes_in_flight;
-    if (!writes_set) writes = std::max(writes, std::min(s->WritesInFlight(), c.limits.stream_frames_in_flight));
-  }
+  uint32_t wanted = 0;  // what the sinks ask for, where the operator set nothing
+  for (const auto& s : c.sinks) wanted = std::max(wanted, s->WritesInFlight());
+  auto& frames = c.limits.stream_frames_in_flight;
+  if (!frames_set) frames = std::max(frames, wanted);
+  if (!writes_set) c.limits.stream_writes_in_flight = std::max(c.limits.stream_writes_in_flight, std::min(wanted, frames));
   c.pipeline = Pipeline::FromConfig(m.Optional("pipeline"));
   if (auto n = m.Optional("inputs"); !n.IsNull()) c.inputs = ParseInputs(n, c.sinks);
   if (auto n = m.Optional("health"); !n.IsNull()) {

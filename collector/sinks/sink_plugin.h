@@ -41,9 +41,10 @@ struct SinkConfig {
   // Names where the sink writes, for the collector's loop check against what it reads
   // (`inputs:`); "" when nothing reads from there.
   virtual std::string Destination() const { return {}; }
-  // Frames of one agent stream this sink wants written at once when the operator did not set
-  // limits.stream_writes_in_flight (0: the collector's default; never above the stream's
-  // frames in flight). A client that holds writes for a batching timer needs more of them.
+  // Frames of one agent stream this sink wants written at once where the operator did not
+  // set limits.stream_writes_in_flight (0: the collector's default), and held at once where
+  // stream_frames_in_flight is not set. A client that holds writes for a batching timer needs
+  // more of them.
   virtual uint32_t WritesInFlight() const { return 0; }
 };
 

@@ -1,5 +1,6 @@
 // Fuzzes the collector's frame decoder with arbitrary BatchFrames (including zstd
-// payloads): limits must hold before allocation and nothing may crash.
+// payloads): limits must hold before allocation and nothing may crash. A frame-only edge
+// (no ids derived) must accept and refuse exactly what a full decode does.
 #include <cstdint>
 #include <string>
 
@@ -22,7 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     frame.set_record_count(size > 4 ? data[3] : 0);
     frame.set_payload(data, size);
   }
-  logship::v1::Batch batch;
-  (void)decoder->Decode(frame, &batch);
+  logship::v1::Batch batch, checked;
+  std::vector<logship::collector::RefusedRecord> refused, refused_checked;
+  const logship::Status full = decoder->Decode(frame, &batch, &refused);
+  const logship::Status only = decoder->Decode(frame, &checked, &refused_checked, {}, /*derive_ids=*/false);
+  if (full.ToString() != only.ToString() || refused.size() != refused_checked.size() ||
+      batch.records_size() != checked.records_size())
+    __builtin_trap();
   return 0;
 }

@@ -165,16 +165,21 @@ TEST_CASE("collector config: writes in flight per stream fit in the frames a str
   CHECK(err.find("limits.stream_writes_in_flight: is 3, more than stream_frames_in_flight (2)") != std::string::npos);
 }
 
-TEST_CASE("collector config: a kafka sink raises the writes in flight it was not given") {
-  // linger.ms holds each write: the sink asks for 8 per stream (SinkConfig::WritesInFlight).
+TEST_CASE("collector config: a kafka sink raises the frames and writes in flight it was not given") {
+  // linger.ms holds each write: the sink asks for 16 per stream (SinkConfig::WritesInFlight).
   const auto limits = [](const std::string& l) {
     return ParseCollectorConfig("limits: {" + l + "}\nsinks: {kafka: {brokers: [\"k:9092\"]}, blackhole: {}}\n",
                                 "c.yaml").limits;
   };
-  CHECK(limits("").stream_writes_in_flight == 8u);
-  CHECK(limits("stream_writes_in_flight: 2").stream_writes_in_flight == 2u);  // the operator's word stands
-  CHECK(limits("stream_frames_in_flight: 6").stream_writes_in_flight == 6u);  // never above the frames
-  CHECK(limits("stream_frames_in_flight: 16").stream_writes_in_flight == 8u);
+  CHECK(limits("").stream_frames_in_flight == 16u);
+  CHECK(limits("").stream_writes_in_flight == 16u);
+  const Limits writes = limits("stream_writes_in_flight: 2");  // the operator's word stands
+  CHECK(writes.stream_writes_in_flight == 2u);
+  CHECK(writes.stream_frames_in_flight == 16u);
+  const Limits frames = limits("stream_frames_in_flight: 6");  // writes never above the frames
+  CHECK(frames.stream_frames_in_flight == 6u);
+  CHECK(frames.stream_writes_in_flight == 6u);
+  CHECK(limits("stream_frames_in_flight: 32").stream_writes_in_flight == 16u);
 }
 
 }  // namespace
