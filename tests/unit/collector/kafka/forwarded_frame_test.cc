@@ -56,6 +56,19 @@ BatchFrame AgentFrame(const std::string& batch_agent = "web-01") {
   return f;
 }
 
+// `b` as agent web-01's frame 1, not compressed.
+BatchFrame UncompressedFrame(const Batch& b) {
+  const std::string raw = b.SerializeAsString();
+  BatchFrame f;
+  f.set_agent_id("web-01");
+  f.set_sequence(1);
+  f.set_codec(logship::v1::CODEC_NONE);
+  f.set_payload(raw);
+  f.set_uncompressed_bytes(raw.size());
+  f.set_record_count(static_cast<uint32_t>(b.records_size()));
+  return f;
+}
+
 std::shared_ptr<const Pipeline> NoStages() { return Pipeline::FromConfig(ConfigNode(YAML::Node(), nullptr, "pipeline")); }
 
 // The edge's side: decode, then the pipeline (no stages) with the ingest window.
@@ -163,18 +176,10 @@ TEST_CASE("kafka message v2: an edge that only forwards checks everything but de
   CHECK(v2.batch->SerializeAsString() == v1.batch->SerializeAsString());
 
   // Hostile records are refused exactly as when ids are derived.
-  const auto refusal = [](Batch b, bool derive) {
-    const std::string raw = b.SerializeAsString();
-    BatchFrame bad;
-    bad.set_agent_id("web-01");
-    bad.set_sequence(1);
-    bad.set_codec(logship::v1::CODEC_NONE);
-    bad.set_payload(raw);
-    bad.set_uncompressed_bytes(raw.size());
-    bad.set_record_count(static_cast<uint32_t>(b.records_size()));
+  const auto refusal = [](const Batch& b, bool derive) {
     FrameDecoder d{Limits{}};
     Batch out;
-    return d.Decode(bad, &out, nullptr, "", derive).ToString();
+    return d.Decode(UncompressedFrame(b), &out, nullptr, "", derive).ToString();
   };
   Batch b;
   b.set_agent_id("web-01");
@@ -201,18 +206,10 @@ TEST_CASE("kafka message v2: an edge that only forwards checks everything but de
   auto* big = kv->add_attributes();
   big->set_key("k");
   big->set_value(std::string(100, 'v'));
-  const std::string raw = over.SerializeAsString();
-  BatchFrame frame;
-  frame.set_agent_id("web-01");
-  frame.set_sequence(1);
-  frame.set_codec(logship::v1::CODEC_NONE);
-  frame.set_payload(raw);
-  frame.set_uncompressed_bytes(raw.size());
-  frame.set_record_count(2);
   FrameDecoder d{small};
   Batch out;
   std::vector<RefusedRecord> dead;
-  REQUIRE(d.Decode(frame, &out, &dead, "", false).ok());
+  REQUIRE(d.Decode(UncompressedFrame(over), &out, &dead, "", false).ok());
   REQUIRE(dead.size() == 1);
   CHECK(dead[0].record.id().size() == 16);
   CHECK(out.records(0).id().size() == 16);
