@@ -10,6 +10,7 @@
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "common/config/config_node.h"
+#include "common/lock_order_graph.h"
 #include "common/version.h"
 
 // Before anything else (static initialisation included): the stop and reload signals are
@@ -24,6 +25,7 @@
 }();
 
 int main(int argc, char** argv) {
+  logship::DisableLockOrderGraph();
   CLI::App app{"logship-agent: tails log files and ships them to a logship collector"};
   std::string config_path = "/etc/logship/agent.yaml";
   bool check_only = false;

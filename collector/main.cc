@@ -12,6 +12,7 @@
 #include "collector/cli/healthcheck_probe.h"
 #include "common/bearer_token.h"
 #include "common/config/config_node.h"
+#include "common/lock_order_graph.h"
 #include "common/version.h"
 
 // Before anything else: the stop and reload signals are blocked from here on (RunCollector
@@ -25,6 +26,7 @@
 }();
 
 int main(int argc, char** argv) {
+  logship::DisableLockOrderGraph();
   CLI::App app{"logship-collector: receives batches from logship agents and stores them"};
   std::string config_path = "/etc/logship/collector.yaml";
   bool check_only = false;

@@ -39,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/lock_order_graph.h"
 #include "scripts/bench/fleet_sim/fleet.h"
 
 namespace fleet_sim {
@@ -285,6 +286,7 @@ void Report(Fleet& fleet, const Watch& w, const Totals& t, double window_s) {
 
 int main(int argc, char** argv) {
   using namespace fleet_sim;
+  logship::DisableLockOrderGraph();  // as the agent and the collector do
   Fleet fleet;
   fleet.opt = ParseArgs(argc, argv);
   if (!fleet.opt.token_file.empty()) {
