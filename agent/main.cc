@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "agent/heap_tuning.h"
 #include "common/config/config_node.h"
 #include "common/lock_order_graph.h"
 #include "common/version.h"
@@ -26,6 +27,7 @@
 
 int main(int argc, char** argv) {
   logship::DisableLockOrderGraph();
+  logship::agent::TuneHeapForBatches();
   CLI::App app{"logship-agent: tails log files and ships them to a logship collector"};
   std::string config_path = "/etc/logship/agent.yaml";
   bool check_only = false;
