@@ -2,14 +2,15 @@
 
 #include <doctest/doctest.h>
 #include <malloc.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "tests/unit/testing/run_self.h"
 
 // glibc's thresholds drift with what a process has freed, so the probe runs in a fresh
-// process: this binary again, with only the probe test case selected.
+// process: this binary again, with only the probe test case selected (run_self.h).
 #if !defined(__SANITIZE_ADDRESS__)  // ASan brings its own allocator: mallopt does nothing
 
 namespace {
@@ -33,19 +34,12 @@ int Probe() {
 
 }  // namespace
 
-TEST_CASE("heap tuning: probe (runs only in the child the next test starts)") {
+TEST_CASE("heap tuning: probe (runs only in the process the next test starts)") {
   if (std::getenv(kProbeEnv) != nullptr) std::_Exit(Probe());
 }
 
 TEST_CASE("heap tuning: batch-sized blocks come from the heap and stay there when freed") {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setenv(kProbeEnv, "1", 1);
-    execl("/proc/self/exe", "unit_tests", "--test-case=heap tuning: probe*", nullptr);
-    std::_Exit(127);
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
+  const int status = logship::testing::RunSelfTestCase("heap tuning: probe*", std::string(kProbeEnv) + "=1");
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
