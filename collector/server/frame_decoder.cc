@@ -112,7 +112,10 @@ Status FrameDecoder::Decode(const logship::v1::BatchFrame& f, logship::v1::Batch
   std::unique_ptr<char[]> decompressed;  // freed on return: nothing stays allocated between frames
   switch (f.codec()) {
     case logship::v1::CODEC_ZSTD: {
-      Status s = zstd_.Decompress(f.payload(), f.uncompressed_bytes(), limits_.max_uncompressed_bytes, &decompressed);
+      // One zstd context per thread, not per stream: a context is 94 KiB and a collector
+      // holds thousands of streams, each needing it only while one of its frames decodes.
+      static thread_local ZstdDecompressor zstd;
+      Status s = zstd.Decompress(f.payload(), f.uncompressed_bytes(), limits_.max_uncompressed_bytes, &decompressed);
       if (!s.ok()) return s;
       serialized = std::string_view(decompressed.get(), f.uncompressed_bytes());
       break;

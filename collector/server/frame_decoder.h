@@ -1,6 +1,7 @@
 // Turns a BatchFrame from the wire into a Batch, checking every limit before allocating
 // (frame size, declared uncompressed size, record count) and the batch's internal
-// consistency. Not thread-safe (owns a zstd context): one decoder per stream.
+// consistency. Const after construction: any thread may decode with it (each thread
+// decompresses with its own zstd context).
 #pragma once
 
 #include <string>
@@ -42,7 +43,6 @@ class FrameDecoder {
 
  private:
   const Limits limits_;
-  ZstdDecompressor zstd_;
 };
 
 }  // namespace logship::collector

@@ -1,6 +1,10 @@
 #include "collector/server/frame_decoder.h"
 
 #include <doctest/doctest.h>
+#include <malloc.h>
+
+#include <memory>
+#include <vector>
 
 #include "common/record_id.h"
 #include "common/zstd_codec.h"
@@ -354,5 +358,26 @@ TEST_CASE("frame decoder: garbage payloads are rejected, never a crash") {
   }
 }
 
+
+#if !defined(__SANITIZE_ADDRESS__)  // ASan brings its own allocator: mallinfo2 says nothing
+TEST_CASE("frame decoder: a stream's decoder holds no zstd context of its own") {
+  // A collector keeps a decoder per stream, thousands of them; a zstd context is 94 KiB.
+  const BatchFrame f = ZstdFrame(SampleBatch());
+  Batch first;
+  REQUIRE(FrameDecoder(Limits{}).Decode(f, &first).ok());  // this thread's context, made once
+  const auto held = [] {
+    const struct mallinfo2 m = mallinfo2();
+    return static_cast<long long>(m.uordblks + m.hblkhd);
+  };
+  std::vector<std::unique_ptr<FrameDecoder>> decoders;
+  const long long before = held();
+  for (int i = 0; i < 100; ++i) {
+    decoders.push_back(std::make_unique<FrameDecoder>(Limits{}));
+    Batch out;
+    REQUIRE(decoders.back()->Decode(f, &out).ok());
+  }
+  CHECK(held() - before < 100 * 8 * 1024);  // each: its limits, not a context
+}
+#endif
 }  // namespace
 }  // namespace logship::collector
