@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config git ca-certificates ccache  # toolchain and build system
   libuv1-dev libzstd-dev zstd                                # agent event loop, batch compression
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc  # wire protocol
+  libabsl-dev                                                 # abseil (gRPC's locks: lock_order_graph.h)
   libyaml-cpp-dev libcli11-dev rapidjson-dev                 # config, command line, JSON
   libxxhash-dev libre2-dev libisal-dev                       # record ids, regex parser, CRC32C
   libmicrohttpd-dev                                          # /metrics, /healthz and the web console

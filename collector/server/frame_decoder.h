@@ -1,6 +1,6 @@
 // Turns a BatchFrame from the wire into a Batch, checking every limit before allocating
 // (frame size, declared uncompressed size, record count) and the batch's internal
-// consistency. Const after construction: any thread may decode with it (each thread
+// consistency. Holds only its limits: any thread may decode with it (each thread
 // decompresses with its own zstd context).
 #pragma once
 
