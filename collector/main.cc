@@ -6,9 +6,11 @@
 
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "collector/collector.h"
 #include "collector/collector_config.h"
+#include "collector/malloc_arenas.h"
 #include "collector/cli/healthcheck_probe.h"
 #include "common/bearer_token.h"
 #include "common/config/config_node.h"
@@ -27,6 +29,7 @@
 
 int main(int argc, char** argv) {
   logship::DisableLockOrderGraph();
+  logship::collector::LimitMallocArenas(std::thread::hardware_concurrency());
   CLI::App app{"logship-collector: receives batches from logship agents and stores them"};
   std::string config_path = "/etc/logship/collector.yaml";
   bool check_only = false;
