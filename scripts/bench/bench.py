@@ -71,6 +71,14 @@ def data_file(size_mib):
     return path, int(count.read_text())
 
 
+def zstd_ratio_note(agent_cpu, zstd_cpu):
+    """The agent's CPU per GiB against `zstd -1`'s on the same data in the same session."""
+    ratio = statistics.median(agent_cpu) / statistics.median(zstd_cpu)
+    return (f"agent → collector: {statistics.median(agent_cpu):.2f} CPU s/GiB against zstd -1's "
+            f"{statistics.median(zstd_cpu):.2f}: {ratio:.2f}× (medians; agent runs "
+            + ", ".join(f"{c:.2f}" for c in agent_cpu) + "; zstd runs " + ", ".join(f"{c:.2f}" for c in zstd_cpu) + ")")
+
+
 def median_of(runs):
     keys = runs[0].keys()
     return {k: statistics.median(r[k] for r in runs) for k in keys}
@@ -119,17 +127,21 @@ def main():
         size = path.stat().st_size / (1024 * 1024)
         print(f"data: {path} — {size:.0f} MiB, {lines} lines; median of {a.runs} run(s); {os.cpu_count()} cores",
               file=sys.stderr)
+    baselines = []
     if "baselines" in only:
-        runs = [run_baselines(path, size) for _ in range(a.runs)]
-        for name in runs[0]:
-            rows.append((f"baseline: {name}", median_of([r[name] for r in runs])))
+        baselines = [run_baselines(path, size) for _ in range(a.runs)]
+        for name in baselines[0]:
+            rows.append((f"baseline: {name}", median_of([r[name] for r in baselines])))
     if "file_to_spool" in only:
         for fsync in ("batch", "never"):
             rows.append((f"agent file → spool (fsync: {fsync})",
                          median_of([run_file_to_spool(build, path, size, lines, fsync) for _ in range(a.runs)])))
     if "file_to_blackhole" in only:
-        rows.append(("agent → collector (blackhole)",
-                     median_of([run_file_to_blackhole(build, path, size, lines) for _ in range(a.runs)])))
+        runs = [run_file_to_blackhole(build, path, size, lines) for _ in range(a.runs)]
+        rows.append(("agent → collector (blackhole)", median_of(runs)))
+        if baselines:
+            notes.append(zstd_ratio_note([r["CPU s/GiB"] for r in runs],
+                                         [b["zstd -1"]["CPU s/GiB"] for b in baselines]))
     if "pg_ingest" in only:
         rows.append(("agent → collector → PostgreSQL (ceiling: psql \\copy)",
                      median_of([run_pg_ingest(build, path, size, lines, notes) for _ in range(a.runs)])))

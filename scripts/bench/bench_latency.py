@@ -131,9 +131,9 @@ def run_latency(build, rate, seconds, notes):
         if rows != total + 1:
             notes.append(f"latency: WARNING {rows} rows for {total + 1} lines")
         ms = sorted(v / 1e6 for v in latency_ns.values())
-        notes.append(f"latency: {total:,} lines at {rate:,.0f}/s for {seconds:g} s, agent defaults (batch 2000 records / "
-                     f"1 MiB / linger 200ms: at this rate a batch fills by count every ~{2000 / rate * 1000:.0f} ms, so "
-                     f"linger rarely closes one; not lowered). Visible = start of the first 50 ms poll that returns "
+        notes.append(f"latency: {total:,} lines at {rate:,.0f}/s for {seconds:g} s, agent defaults (batch 10,000 records / "
+                     f"1 MiB / linger 200ms; a caught-up source's batch is sealed at 1,000 records: every "
+                     f"~{1000 / rate * 1000:.0f} ms at this rate, so linger rarely closes one; not lowered). Visible = start of the first 50 ms poll that returns "
                      f"the row (+25 ms on average from the polling itself); the poller summarizes new BRIN "
                      f"ranges on ts before each poll so it never seq-scans; poll round trip mean "
                      f"{statistics.mean(query_s) * 1000:.1f} ms, max {max(query_s) * 1000:.1f} ms.")
