@@ -9,14 +9,18 @@ ZstdCompressor::ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()), level_(leve
 Status ZstdCompressor::Compress(std::string_view in, std::string* out) {
   const size_t bound = ZSTD_compressBound(in.size());
   // A fresh output string is zero-filled to the worst case and faulted in on every call
-  // (3% of the agent's instructions); the kept buffer is filled once, then only the frame
-  // is copied out.
+  // (3% of the agent's instructions); the kept buffer is allocated once, never filled, and
+  // only the frame is copied out.
   const bool keep = bound <= kKeptBufferMaxBytes;
-  std::string& dst = keep ? kept_ : *out;
-  if (dst.size() < bound) dst.resize(bound);
-  const size_t n = ZSTD_compressCCtx(ctx_.get(), dst.data(), dst.size(), in.data(), in.size(), level_);
+  if (keep && kept_size_ < bound) {
+    kept_ = std::make_unique_for_overwrite<char[]>(bound);
+    kept_size_ = bound;
+  }
+  if (!keep) out->resize(bound);
+  char* dst = keep ? kept_.get() : out->data();
+  const size_t n = ZSTD_compressCCtx(ctx_.get(), dst, keep ? kept_size_ : bound, in.data(), in.size(), level_);
   if (ZSTD_isError(n)) return Status::InvalidArgument(std::string("zstd: ") + ZSTD_getErrorName(n));
-  if (keep) out->assign(kept_.data(), n);
+  if (keep) out->assign(dst, n);
   else out->resize(n);
   return Status::Ok();
 }

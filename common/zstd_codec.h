@@ -29,7 +29,10 @@ class ZstdCompressor {
   struct Free { void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); } };
   std::unique_ptr<ZSTD_CCtx, Free> ctx_;
   int level_;
-  std::string kept_;
+  // Never zero-filled: only the pages zstd has written to are resident (about the largest
+  // frame, not the worst-case bound).
+  std::unique_ptr<char[]> kept_;
+  size_t kept_size_ = 0;
 };
 
 class ZstdDecompressor {

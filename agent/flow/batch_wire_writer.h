@@ -66,7 +66,7 @@ class BatchWireWriter {
   const std::string agent_id_, host_;
   std::unique_ptr<char[]> buf_;
   size_t size_ = 0, capacity_ = 0;
-  size_t next_capacity_ = 64u << 10;  // the last batch's size: the next one is likely alike
+  size_t next_capacity_ = 64u << 10;  // above the last batch's size: the next is likely alike
   std::string sources_;               // serialized Source fields (tag and length included)
   uint32_t source_count_ = 0;
   uint32_t records_ = 0;

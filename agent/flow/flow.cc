@@ -8,9 +8,12 @@
 namespace logship::agent {
 namespace {
 constexpr std::string_view kComponent = "flow";
-// Batches waiting for the writer before sources pause: enough to keep it busy while the
-// loop fills the next one, few enough to keep memory flat (each is up to batch.max_bytes).
-constexpr size_t kMaxPendingBatches = 4;
+// Batches waiting for the writer to compress them before sources pause: enough to keep it
+// busy while the loop fills the next one, few enough to keep memory flat. Four small ones
+// (a trickle sealed by linger), or batch.max_bytes of them (a full one being compressed and
+// the next): the loop fills a batch faster than the writer compresses one, so more would
+// only hold megabytes.
+constexpr size_t kMaxUncompressedBatches = 4;
 // The checkpoint file is rewritten at most this often: each spooled frame already carries
 // its positions, so the file only bounds how much recovery replays and gates segment
 // deletion. (With 1,000 files, rewriting it per batch dominated an idle agent's CPU.)
@@ -98,7 +101,7 @@ void Flow::StartLinger() {
 }
 
 void Flow::CaughtUp() {
-  if (batcher_.HalfFull()) SealCurrent();
+  if (batcher_.WorthSealing()) SealCurrent();
 }
 
 void Flow::SealCurrent() {
@@ -111,7 +114,12 @@ void Flow::SealCurrent() {
     std::abort();
   }
   writer_->Submit(std::move(filled).value());
-  if (writer_->Pending() >= kMaxPendingBatches) SetSourcesPaused(true);
+  if (WriterBacklogged()) SetSourcesPaused(true);
+}
+
+bool Flow::WriterBacklogged() const {
+  return writer_->Uncompressed() >= kMaxUncompressedBatches ||
+         writer_->UncompressedBytes() >= options_.batch.max_bytes;
 }
 
 void Flow::OnAppended() {
@@ -123,7 +131,7 @@ void Flow::OnAppended() {
     unsaved_ = true;  // saved by checkpoint_timer_ (or Stop)
   }
   blocked_ = writer_->refused();
-  if (sources_paused_ && writer_->Pending() < kMaxPendingBatches) SetSourcesPaused(false);
+  if (sources_paused_ && !WriterBacklogged()) SetSourcesPaused(false);
 }
 
 void Flow::SaveCheckpoints() {

@@ -2,9 +2,9 @@
 // compress, append, fsync) → Spool, and the checkpoint that follows each spooled frame.
 // It is the sources' Emitter.
 //
-// Backpressure: once kMaxPendingBatches batches wait for the writer (it is slower than the
-// sources, or the spool refuses them: full, or the disk is), every source is paused; they
-// resume when the writer catches up. Nothing is dropped.
+// Backpressure: once four batches, or batch.max_bytes of them, wait for the writer to compress
+// them (it is slower than the sources, or the spool refuses them: full, or the disk is), every
+// source is paused; they resume when the writer catches up. Nothing is dropped.
 //
 // Loop thread only. Spool, CheckpointStore and the sources must outlive the flow.
 #pragma once
@@ -49,8 +49,9 @@ class Flow final : public Emitter {
 
   void Emit(const LineRecord& record) override;
   bool Accepting() const override { return !sources_paused_; }
-  // Seals the batch at once when it is at least half full: lingering for more lines would
-  // only add latency (a trickle still lingers, so small batches do not multiply).
+  // Seals the batch at once when it is worth it (Batcher::WorthSealing: a thousand records or
+  // half full): lingering for more lines would only add latency (a trickle still lingers, so
+  // small batches do not multiply).
   void CaughtUp() override;
   void PositionsMoved(PositionTracker& tracker) override;
   // Applied at once; the checkpoint file is written within kFirstSightSaveMs.
@@ -66,6 +67,8 @@ class Flow final : public Emitter {
   void SaveCheckpoints();
   void StartLinger();
   void SetSourcesPaused(bool paused);
+  // Enough waits for the writer that sources should pause (see the top of this file).
+  bool WriterBacklogged() const;
 
   uv_loop_t* loop_;
   const FlowOptions options_;

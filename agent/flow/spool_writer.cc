@@ -10,6 +10,11 @@ namespace logship::agent {
 namespace {
 constexpr std::string_view kComponent = "pipeline";
 constexpr auto kRetry = std::chrono::milliseconds(100);
+// Batches that arrive while a round is being compressed join it, up to this many: one fsync
+// for them all. (The loop fills a batch faster than this thread compresses one, so under
+// load every round would otherwise be a single batch and its own fsync.) Bounds how long
+// the round's first batch waits to be reported: a few compressions, milliseconds.
+constexpr size_t kRoundMaxBatches = 4;
 }  // namespace
 
 SpoolWriter::SpoolWriter(spool::Spool& spool, SpoolWriterOptions options, std::function<void()> notify)
@@ -25,6 +30,8 @@ SpoolWriter::~SpoolWriter() { Stop(); }
 void SpoolWriter::Submit(FilledBatch batch) {
   {
     MutexLock lock(mu_);
+    ++uncompressed_;
+    uncompressed_bytes_ += batch.batch.size;
     queue_.push_back(std::move(batch));
   }
   wake_.NotifyOne();
@@ -33,6 +40,16 @@ void SpoolWriter::Submit(FilledBatch batch) {
 size_t SpoolWriter::Pending() const {
   MutexLock lock(mu_);
   return queue_.size() + in_round_;
+}
+
+size_t SpoolWriter::Uncompressed() const {
+  MutexLock lock(mu_);
+  return uncompressed_;
+}
+
+uint64_t SpoolWriter::UncompressedBytes() const {
+  MutexLock lock(mu_);
+  return uncompressed_bytes_;
 }
 
 std::vector<SpoolWriter::Appended> SpoolWriter::TakeAppended() {
@@ -95,22 +112,41 @@ void SpoolWriter::Run() {
       last_sync_ = std::chrono::steady_clock::now();
     }
     if (stopping) return;
-    for (auto& filled : group) {
-      if (!AppendOne(filled)) return;
-    }
-    group.clear();
+    do {
+      for (auto& filled : group) {
+        if (!AppendOne(filled)) return;
+      }
+      group.clear();
+    } while (round_.size() < kRoundMaxBatches && TakeMore(group));
     if (!Commit()) return;
   }
 }
 
+bool SpoolWriter::TakeMore(std::vector<FilledBatch>& group) {
+  MutexLock lock(mu_);
+  if (stopping_ || queue_.empty()) return false;
+  for (auto& b : queue_) group.push_back(std::move(b));
+  queue_.clear();
+  in_round_ += group.size();
+  return true;
+}
+
 bool SpoolWriter::AppendOne(FilledBatch& filled) {
+  const uint64_t serialized_bytes = filled.batch.size;
+  const auto compressed = [&] {  // the batch's serialized bytes are freed
+    MutexLock lock(mu_);
+    --uncompressed_;
+    uncompressed_bytes_ -= serialized_bytes;
+  };
   if (filled.record_count == 0) {
     // Positions alone (start_at skips, released files): nothing to ship; reported in order
     // with the frames around them, so checkpoints never move backwards.
+    compressed();
     round_.push_back(Appended{0, 0, std::move(filled.delta)});
     return true;
   }
   auto sealed = encoder_.Encode(std::move(filled));
+  compressed();
   if (!sealed.ok()) {
     // Only an allocation failure inside zstd; losing the batch silently would be worse than dying.
     LogError(kComponent, "cannot compress batch: " + sealed.status().message());

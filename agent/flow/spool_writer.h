@@ -3,7 +3,8 @@
 // then overlap with reading and splitting on the loop thread.
 //
 // Group commit: the writer takes every batch waiting when it starts a round, appends them
-// all, then fsyncs once (fsync: batch) before reporting any of them as spooled. A batch is
+// all (and those submitted meanwhile, up to four), then fsyncs once (fsync: batch) before
+// reporting any of them as spooled. A batch is
 // reported only once it is durable, so checkpoints never run ahead of the disk, and the
 // spool lets the shipper read it only then (AppendRequest::defer_sync).
 //
@@ -11,7 +12,7 @@
 // every 100 ms; nothing is dropped. Batches still queued at Stop() are not spooled: their
 // lines were never checkpointed, so they are read again on the next start.
 //
-// Threads: Submit, TakeAppended, Pending, refused and WaitIdle are for the loop thread; the
+// Threads: Submit, TakeAppended, Pending, Uncompressed*, refused and WaitIdle are for the loop thread; the
 // writer thread is the spool's writer (Append, Sync) and calls `notify` (which must be
 // thread-safe, e.g. uv_async_send) after each round and when the spool starts refusing.
 #pragma once
@@ -53,6 +54,10 @@ class SpoolWriter {
   void Submit(FilledBatch batch);
   // Batches submitted and not yet reported as spooled (queued, or in the current round).
   size_t Pending() const;
+  // Of those, the batches not compressed yet, and their serialized bytes: what pending
+  // batches hold in memory (the flow bounds it).
+  size_t Uncompressed() const;
+  uint64_t UncompressedBytes() const;
   // Batches spooled (and durable, per the fsync policy) since the last call, oldest first.
   std::vector<Appended> TakeAppended();
   // True while the spool refuses the oldest pending batch.
@@ -66,6 +71,8 @@ class SpoolWriter {
   void Run();
   // Appends one batch, retrying while the spool refuses. False when stopped meanwhile.
   bool AppendOne(FilledBatch& filled);
+  // Moves what was submitted meanwhile into `group` (the round goes on); false if nothing.
+  bool TakeMore(std::vector<FilledBatch>& group);
   // Makes `round_` durable (fsync: batch) and reports it. False when stopped meanwhile.
   bool Commit();
   // Sleeps up to `d` unless stopping; true when stopping.
@@ -86,6 +93,8 @@ class SpoolWriter {
   CondVar changed_;  // WaitIdle: progress or refusal
   std::deque<FilledBatch> queue_ GUARDED_BY(mu_);
   size_t in_round_ GUARDED_BY(mu_) = 0;  // taken from the queue, not yet reported
+  size_t uncompressed_ GUARDED_BY(mu_) = 0;          // submitted, not yet compressed
+  uint64_t uncompressed_bytes_ GUARDED_BY(mu_) = 0;  // their serialized bytes
   std::vector<Appended> appended_ GUARDED_BY(mu_);
   bool refused_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -1,5 +1,6 @@
 // Counts the records one source emits (logship_agent_records_read_total{source}) and
-// forwards them. Loop thread only; the counter itself may be read from anywhere.
+// forwards them. Loop thread only (the only thread that increments the counter, which may be
+// read from anywhere).
 #pragma once
 
 #include "agent/sources/source.h"
@@ -11,7 +12,7 @@ class CountingEmitter final : public Emitter {
  public:
   CountingEmitter(Emitter& next, metrics::Counter& read) : next_(next), read_(read) {}
   void Emit(const LineRecord& record) override {
-    read_.Inc();
+    read_.IncFromOwnerThread();
     next_.Emit(record);
   }
   bool Accepting() const override { return next_.Accepting(); }

@@ -24,6 +24,11 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 class Counter {
  public:
   void Inc(uint64_t n = 1) { v_.fetch_add(n, std::memory_order_relaxed); }
+  // For a counter only ever incremented by one thread (readers may be anywhere): a plain
+  // store, no locked read-modify-write (per-line counters on the agent's loop thread).
+  void IncFromOwnerThread(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t value() const { return v_.load(std::memory_order_relaxed); }
 
  private:

@@ -123,8 +123,7 @@ void FileTailer::ResetAfterTruncation() {
   SeekTo(0);
 }
 
-const Attributes* FileTailer::SourceAttributes(const Attributes* given) {
-  if (path_attributes_.empty()) return given;
+const Attributes* FileTailer::MergedAttributes(const Attributes* given) {
   if (!merged_attributes_) {
     merged_attributes_ = given != nullptr ? *given : Attributes{};
     merged_attributes_->insert(merged_attributes_->end(), path_attributes_.begin(), path_attributes_.end());
@@ -134,7 +133,8 @@ const Attributes* FileTailer::SourceAttributes(const Attributes* given) {
 
 void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags,
                             const LineMeta& meta, int64_t now, const Attributes* attributes, Emitter& out) {
-  LineRecord r;
+  // Per line: the kept record is overwritten field by field (has_id and id stay unset).
+  LineRecord& r = record_;
   r.source_id = source_id_;
   r.source_name = path_;
   r.attributes = SourceAttributes(attributes);
@@ -143,16 +143,15 @@ void FileTailer::EmitRecord(std::string_view body, uint64_t offset, uint64_t nex
   r.time_unix_nano = meta.time_unix_nano;
   r.position_tail = meta.raw_tail;
   r.flags = flags;
+  r.record_attributes = nullptr;
   if (!meta.stream.empty() || !meta.error.empty()) {
     record_attributes_.clear();
     if (!meta.stream.empty()) record_attributes_.push_back({"log.iostream", meta.stream});
     if (!meta.error.empty()) record_attributes_.push_back({"logship.format_error", meta.error});
     r.record_attributes = &record_attributes_;
   }
-  FilePosition pos{device_, inode_, fingerprint_, offset, generation_};
-  r.start_position = pos;
-  pos.offset = next_offset;
-  r.next_position = pos;
+  r.start_position = FilePosition{device_, inode_, fingerprint_, offset, generation_};
+  r.next_position = FilePosition{device_, inode_, fingerprint_, next_offset, generation_};
   r.positions = options_.positions;
   out.Emit(r);
 }
@@ -236,6 +235,7 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const Attributes* at
   if (!identified_) return ReadOutcome::kEof;  // no identity, no ids: wait (see Identify)
   size_t consumed = 0;
   const uint64_t max_line = options_.max_line_bytes;
+  const bool plain = !decoder_ && !grouper_;  // no container decoding, no multi-line grouping
   while (consumed < budget) {
     std::string& chunk = *chunk_;
     chunk.resize(options_.read_chunk);
@@ -253,8 +253,10 @@ FileTailer::ReadOutcome FileTailer::ReadSome(size_t budget, const Attributes* at
       const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
       const size_t avail = static_cast<size_t>((nl ? nl : end) - p);
       if (partial_.empty() && !split_pending_ && nl && avail <= max_line) {
-        // Fast path: the whole line is in the chunk; emit it without copying.
-        OnLine(std::string_view(p, avail), pos, pos + avail + 1, 0, now, attributes, out);
+        // Fast path: the whole line is in the chunk; emit it without copying (a plain file's
+        // straight to the record).
+        if (plain) EmitRecord(std::string_view(p, avail), pos, pos + avail + 1, 0, LineMeta{}, now, attributes, out);
+        else OnLine(std::string_view(p, avail), pos, pos + avail + 1, 0, now, attributes, out);
       } else {
         // Grow the pending line, cutting a flagged part each time it exceeds max_line.
         const char* q = p;

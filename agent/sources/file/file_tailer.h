@@ -103,7 +103,10 @@ class FileTailer {
   void EmitRecord(std::string_view body, uint64_t offset, uint64_t next_offset, uint32_t flags, const LineMeta& meta,
                   int64_t now, const Attributes* attributes, Emitter& out);
   // The source's attributes, plus the Kubernetes metadata of this file's path (if any).
-  const Attributes* SourceAttributes(const Attributes* given);
+  const Attributes* SourceAttributes(const Attributes* given) {  // per line: inline
+    return path_attributes_.empty() ? given : MergedAttributes(given);
+  }
+  const Attributes* MergedAttributes(const Attributes* given);
   uint64_t HashFirstLine(bool* complete) const;
 
   std::string path_;
@@ -123,6 +126,7 @@ class FileTailer {
   Attributes path_attributes_;                 // Kubernetes metadata from the path
   std::optional<Attributes> merged_attributes_;  // given + path_attributes_, built once
   std::vector<AttributeView> record_attributes_;  // of the record being emitted
+  LineRecord record_;                             // the record being emitted (views: valid in Emit only)
 };
 
 }  // namespace logship::agent

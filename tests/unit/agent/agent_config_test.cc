@@ -94,7 +94,7 @@ TEST_CASE("agent config: omitted keys take their documented defaults") {
   CHECK_FALSE(f.start_at_beginning);  // start_at: end
   CHECK(f.max_line_bytes == 1u << 20);
   CHECK(f.attributes.empty());
-  CHECK(c.batch.max_records == 2000u);
+  CHECK(c.batch.max_records == 10000u);
   CHECK(c.batch.max_bytes == 1u << 20);
   CHECK(c.batch.linger == 200ms);
   CHECK(c.compression_level == 1);

@@ -89,6 +89,42 @@ TEST_CASE("batcher: Add reports full once max_bytes is reached") {
   CHECK(b.Add(ToRecord(big, nullptr)));
 }
 
+TEST_CASE("batcher: by default a batch of ordinary log lines closes on bytes (1 MiB), not on records") {
+  // Every batch costs a fixed amount on its way (a wake-up, an fsync round, a frame and its
+  // ack): a record cap that binds before max_bytes for ordinary lines multiplies that cost.
+  Batcher b(BatchConfig{}, "agent-1", "host-1");
+  const std::string body(150, 'l');  // an access-log line
+  uint64_t offset = 0;
+  size_t added = 0;
+  bool full = false;
+  while (!full && added < 100000) {
+    offset += body.size() + 1;
+    full = b.Add(ToRecord(Line{1, "/var/log/access.log", body, {1, 2, 3, offset}}, nullptr));
+    ++added;
+  }
+  CHECK(full);
+  CHECK(added < BatchConfig{}.max_records);     // closed by max_bytes
+  CHECK(added * (body.size() + 1) >= 800000u);  // most of the MiB is lines (the rest: per-record overhead)
+}
+
+TEST_CASE("batcher: with the defaults, a caught-up source's batch is worth sealing at 1,000 records, as before") {
+  // Bulk reading fills batches to max_bytes; a steady stream that the sources keep up with
+  // must not wait for half of max_records (5,000 lines: 250 ms at 20,000 lines/s).
+  Batcher b(BatchConfig{}, "agent-1", "host-1");
+  uint64_t offset = 0;
+  for (int i = 0; i < 999; ++i) {
+    offset += 81;
+    b.Add(ToRecord(Line{1, "/var/log/app.log", std::string(80, 'l'), {1, 2, 3, offset}}, nullptr));
+  }
+  CHECK_FALSE(b.WorthSealing());
+  b.Add(ToRecord(Line{1, "/var/log/app.log", std::string(80, 'l'), {1, 2, 3, offset + 81}}, nullptr));
+  CHECK(b.WorthSealing());
+
+  Batcher few(Config(10), "agent-1", "host-1");  // a small max_records: half of it
+  for (uint64_t i = 1; i <= 5; ++i) few.Add(ToRecord(Line{1, "/a", "x", {1, 2, 3, 2 * i}}, nullptr));
+  CHECK(few.WorthSealing());
+}
+
 TEST_CASE("batcher: Seal produces a zstd Batch with the records, a deduplicated sources table and the checkpoint delta") {
   Batcher b(Config(100), "agent-1", "host-1");
   const Attributes attrs_a{{"service", "app"}, {"env", "prod"}};
