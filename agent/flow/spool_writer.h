@@ -4,17 +4,18 @@
 //
 // Group commit: the writer takes every batch waiting when it starts a round, appends them
 // all (and those submitted meanwhile, up to four), then fsyncs once (fsync: batch) before
-// reporting any of them as spooled. A batch is
-// reported only once it is durable, so checkpoints never run ahead of the disk, and the
-// spool lets the shipper read it only then (AppendRequest::defer_sync).
+// reporting any of them as spooled. A batch is reported only once it is durable, so
+// checkpoints never run ahead of the disk, and the spool lets the shipper read it only then
+// (AppendRequest::defer_sync).
 //
 // When the spool refuses a frame (full, or the disk is) the writer keeps it and tries again
 // every 100 ms; nothing is dropped. Batches still queued at Stop() are not spooled: their
 // lines were never checkpointed, so they are read again on the next start.
 //
-// Threads: Submit, TakeAppended, Pending, Uncompressed*, refused and WaitIdle are for the loop thread; the
-// writer thread is the spool's writer (Append, Sync) and calls `notify` (which must be
-// thread-safe, e.g. uv_async_send) after each round and when the spool starts refusing.
+// Threads: Submit, TakeAppended, Pending, Uncompressed(Bytes), refused and WaitIdle are for
+// the loop thread; the writer thread is the spool's writer (Append, Sync) and calls `notify`
+// (which must be thread-safe, e.g. uv_async_send) after each round and when the spool starts
+// refusing.
 #pragma once
 
 #include <chrono>

@@ -30,7 +30,7 @@ void FilePositions::Advance(const LineRecord& r) {
   }
   const bool terminated = p.offset == r.start_position.offset + r.body.size() + 1;
   const size_t keep = std::min(r.body.size(), sizeof run_tail_ - (terminated ? 1 : 0));
-  std::memcpy(run_tail_, r.body.data() + r.body.size() - keep, keep);
+  if (keep > 0) std::memcpy(run_tail_, r.body.data() + r.body.size() - keep, keep);
   if (terminated) run_tail_[keep] = '\n';
   run_tail_size_ = keep + (terminated ? 1 : 0);
 }
