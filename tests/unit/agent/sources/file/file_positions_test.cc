@@ -10,7 +10,8 @@
 namespace logship::agent {
 namespace {
 
-// A plain line of `body` at `offset` (terminated by its newline) of the file (1, inode).
+// A plain line of `body` at `offset` (terminated by its newline) of the file (1, inode). The
+// record views `path` and `body`.
 LineRecord Line(uint64_t inode, const std::string& path, const std::string& body, uint64_t offset) {
   LineRecord r;
   r.source_name = path;
@@ -57,7 +58,8 @@ TEST_CASE("file positions: each file's entry holds where its last record ended a
 
 TEST_CASE("file positions: a decoded record's raw tail, and a position set after a record, win in order") {
   FilePositions positions("file:test");
-  LineRecord decoded = Line(10, "/var/log/pods/x.log", "message", 0);
+  const std::string path = "/var/log/pods/x.log", body = "message";  // outlive the record's views
+  LineRecord decoded = Line(10, path, body, 0);
   const std::string raw = "...\"log\":\"message\\n\",\"stream\":\"stdout\"}\n";  // the file's bytes
   decoded.next_position.offset = raw.size();
   decoded.position_tail = raw;
